@@ -1,0 +1,68 @@
+"""The registry of event types: who produces each one, who consumes it, and its schemas."""
+from dataclasses import dataclass, field
+
+from marshmallow import RAISE, Schema
+
+SOURCES = ("sis", "identity", "linking", "attendance")
+SERVICES = ("identity", "linking", "attendance", "grades", "billing", "notices")
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    type: str
+    source: str
+    latest_version: int
+    description: str
+    subject_field: str  # dotted path in `data` whose value is the envelope's subject
+    consumers: tuple = ()
+    examples: dict = field(default_factory=dict)  # version -> example data (wire form)
+
+
+class EventSchema(Schema):
+    """Base of every event's `data` schema: unknown fields are refused, never silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+class Part(EventSchema):
+    """A nested object inside an event's data (same strictness)."""
+
+
+SCHEMAS = {}
+EVENTS = {}
+
+
+def event(source, subject, consumers, example, type=None, version=1):
+    """Register a schema class as version `version` of event `type` (default: the class name).
+
+    The docstring is the event's published description; `example` is its published example.
+    """
+    assert source in SOURCES and set(consumers) <= set(SERVICES) | {"sis"}
+
+    def register(schema):
+        name = type or schema.__name__
+        key = (name, version)
+        assert key not in SCHEMAS, f"{key} registered twice"
+        SCHEMAS[key] = schema
+        previous = EVENTS.get(name)
+        examples = dict(previous.examples) if previous else {}
+        examples[version] = example
+        EVENTS[name] = EventSpec(
+            type=name,
+            source=source,
+            latest_version=max(version, previous.latest_version if previous else 0),
+            description=" ".join((schema.__doc__ or "").split()),
+            subject_field=subject,
+            consumers=tuple(consumers),
+            examples=examples,
+        )
+        return schema
+
+    return register
+
+
+def exchange_for(source):
+    """The topic exchange a source publishes to (nameko's naming, so event handlers just work)."""
+    return f"{source}.events"
