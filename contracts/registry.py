@@ -1,7 +1,9 @@
 """The registry of event types: who produces each one, who consumes it, and its schemas."""
 from dataclasses import dataclass, field
 
-from marshmallow import RAISE, Schema
+from marshmallow import RAISE, Schema, validates_schema
+
+from . import rules
 
 SOURCES = ("sis", "identity", "linking", "attendance")
 SERVICES = ("identity", "linking", "attendance", "grades", "billing", "notices")
@@ -24,6 +26,18 @@ class EventSchema(Schema):
     class Meta:
         unknown = RAISE
         ordered = True
+
+    # {optional field: (other field, values)}: the field is given (not null) exactly when the
+    # other field's value is one of `values`. Checked here and exported to the JSON Schemas.
+    present_when = {}
+
+    @validates_schema
+    def _present_when(self, data, **kwargs):
+        for name, (other, values) in self.present_when.items():
+            holds = data.get(other) in values
+            condition = f"{other} in ({', '.join(values)})"
+            rules.required_when(data, name, condition, holds)
+            rules.absent_unless(data, name, condition, holds)
 
 
 class Part(EventSchema):

@@ -26,17 +26,17 @@ class AbsenceRecorded(EventSchema):
         "description": "required when period is 'period'"})
     start_time = f.Time(required=False)
     end_time = f.Time(required=False)
-    minutes_late = f.Count(1, 480, required=False, metadata={"description": "lateness only"})
+    minutes_late = f.Count(1, 480, required=False, metadata={
+        "description": "required for a lateness, absent for an absence"})
     reason_code = f.Text(20, required=False, metadata={
         "description": "one of the school calendar's absence_reasons; absent if not justified"})
     requires_justification = f.Flag()
 
+    present_when = {"period_number": ("period", ("period",)),
+                    "minutes_late": ("kind", ("lateness",))}
+
     @validates_schema
     def _rules(self, data, **kwargs):
-        is_period = data.get("period") == "period"
-        rules.required_when(data, "period_number", "period = period", is_period)
-        rules.absent_unless(data, "period_number", "period = period", is_period)
-        rules.absent_unless(data, "minutes_late", "kind = lateness", data.get("kind") == "lateness")
         rules.strictly_after(data, "end_time", "start_time")
 
 
@@ -165,13 +165,12 @@ class AbsenceDeclared(EventSchema):
     reason_code = f.Text(20)
     explanation = f.Text(500, required=False)
 
+    present_when = {"time": ("kind", ("late_arrival", "early_departure"))}
+
     @validates_schema
     def _rules(self, data, **kwargs):
-        partial_day = data["kind"] != "full_day"
         rules.not_before(data, "end_date", "start_date")
-        rules.required_when(data, "time", "kind != full_day", partial_day)
-        rules.absent_unless(data, "time", "kind != full_day", partial_day)
-        if partial_day:
+        if data["kind"] != "full_day":
             rules.equals(data, "end_date", data["start_date"], "start_date for a partial day")
 
 

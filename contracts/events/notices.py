@@ -1,33 +1,19 @@
 """School messages and resources (notices owns them)."""
-from marshmallow import validates_schema
-
 from .. import fields as f
-from .. import rules
 from ..registry import EventSchema, Part, event
-
-# Which ids each audience scope needs; the others must be absent.
-NEEDS = {
-    "org": ("org_id",),
-    "school": ("org_id", "school_id"),
-    "group": ("org_id", "school_id", "group"),
-    "student": ("org_id", "school_id", "student_id"),
-}
 
 
 class Audience(Part):
-    scope = f.Choice(*NEEDS)
+    """Who the message is for; the board is always named, and the narrower ids when needed."""
+    scope = f.Choice("org", "school", "group", "student")
     org_id = f.Id()
     school_id = f.Id(required=False)
     group = f.Text(20, required=False)
     student_id = f.Id(required=False)
 
-    @validates_schema
-    def _rules(self, data, **kwargs):
-        needed = NEEDS[data["scope"]]
-        for name in ("school_id", "group", "student_id"):
-            condition = "scope in (" + ", ".join(s for s, n in NEEDS.items() if name in n) + ")"
-            rules.required_when(data, name, condition, name in needed)
-            rules.absent_unless(data, name, condition, name in needed)
+    present_when = {"school_id": ("scope", ("school", "group", "student")),
+                    "group": ("scope", ("group",)),
+                    "student_id": ("scope", ("student",))}
 
 
 class BoardOrSchool(Audience):

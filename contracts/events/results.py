@@ -54,10 +54,10 @@ class BulletinPublished(EventSchema):
     subjects = f.NestedList(SubjectResult, max_items=40)
     document_url = f.Url(required=False)
 
+    present_when = {"term": ("kind", ("term",))}
+
     @validates_schema
     def _rules(self, data, **kwargs):
-        rules.required_when(data, "term", "kind = term", data["kind"] == "term")
-        rules.absent_unless(data, "term", "kind = term", data["kind"] == "term")
         rules.no_duplicates(data, "subjects", key=lambda subject: subject["code"])
 
 
