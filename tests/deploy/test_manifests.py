@@ -1,0 +1,97 @@
+"""Every rendered object is valid: Kubernetes' own kinds against the Kubernetes schemas
+(kubernetes-validate, offline), the operators' kinds against their CRD schemas in deploy/k8s/crds."""
+import copy
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from tests.deploy.conftest import K8S, of_kind
+
+KUBERNETES_VERSION = "1.33.0"
+
+
+def crd_validators() -> dict[tuple[str, str], jsonschema.Draft7Validator]:
+    validators = {}
+    for path in sorted((K8S / "crds").glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+        for version in crd["spec"]["versions"]:
+            schema = strict(version["schema"]["openAPIV3Schema"])
+            validators[(f"{group}/{version['name']}", kind)] = jsonschema.Draft7Validator(schema)
+    return validators
+
+
+def strict(schema: dict) -> dict:
+    """The openAPI schema as JSON Schema, where a field not listed is an error (the API server
+    would prune it silently) unless the schema keeps unknown fields on purpose."""
+    schema = copy.deepcopy(schema)
+
+    def walk(node):
+        if not isinstance(node, dict):
+            return
+        if node.pop("x-kubernetes-int-or-string", None):
+            node.pop("type", None)
+        preserve = node.pop("x-kubernetes-preserve-unknown-fields", False)
+        node.pop("format", None)
+        if "properties" in node and not preserve:
+            node.setdefault("additionalProperties", False)
+        for key in ("properties",):
+            for child in node.get(key, {}).values():
+                walk(child)
+        for key in ("items", "additionalProperties"):
+            walk(node.get(key))
+        for child in node.get("anyOf", []):
+            walk(child)
+
+    walk(schema)
+    return schema
+
+
+VALIDATORS = crd_validators()
+
+
+def test_each_overlay_renders_the_whole_portal(rendered):
+    names = {(o["kind"], o["metadata"]["name"]) for o in rendered}
+    for svc in ("identity", "linking", "attendance", "grades", "billing", "notices"):
+        for kind in ("Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler",
+                     "ServiceMonitor", "Job", "Cluster"):
+            prefix = {"Job": "portal-migrate", "Cluster": "portal-db"}.get(kind, "portal")
+            assert (kind, f"{prefix}-{svc}") in names
+    for kind, name in [("Deployment", "portal-gateway"), ("RabbitmqCluster", "portal-rabbitmq"),
+                       ("Keycloak", "portal-keycloak"), ("KeycloakRealmImport", "portal-realm-portal"),
+                       ("PrometheusRule", "portal-alerts"), ("Cluster", "portal-db-keycloak")]:
+        assert (kind, name) in names
+    assert all(o["metadata"].get("namespace", "").startswith("portail-parents") for o in rendered)
+    assert "SERVICE" not in yaml.safe_dump_all(rendered), "a placeholder was not filled in"
+
+
+def test_kubernetes_objects_match_the_kubernetes_schemas(rendered):
+    builtin = [o for o in rendered if (o["apiVersion"], o["kind"]) not in VALIDATORS]
+    assert builtin
+    for obj in builtin:
+        try:
+            kubernetes_validate.validate(obj, KUBERNETES_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as error:
+            pytest.fail(f"{obj['kind']}/{obj['metadata']['name']}: {error.message} at {list(error.path)}")
+
+
+def test_custom_resources_match_the_operators_schemas(rendered):
+    custom = [o for o in rendered if (o["apiVersion"], o["kind"]) in VALIDATORS]
+    assert {o["kind"] for o in custom} == {"RabbitmqCluster", "Cluster", "Keycloak", "KeycloakRealmImport",
+                                          "ServiceMonitor", "PrometheusRule"}
+    for obj in custom:
+        errors = [f"{'.'.join(map(str, e.path))}: {e.message}"
+                  for e in VALIDATORS[(obj["apiVersion"], obj["kind"])].iter_errors(obj)]
+        assert not errors, f"{obj['kind']}/{obj['metadata']['name']}: {errors}"
+
+
+def test_the_crd_check_rejects_a_misspelt_field(rendered):
+    cluster = copy.deepcopy(of_kind(rendered, "RabbitmqCluster")[0])
+    cluster["spec"]["persistance"] = cluster["spec"].pop("persistence")
+    assert list(VALIDATORS[("rabbitmq.com/v1beta1", "RabbitmqCluster")].iter_errors(cluster))
+
+
+def test_secrets_are_referenced_never_committed(rendered):
+    assert not of_kind(rendered, "Secret")
