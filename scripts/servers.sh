@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# The local servers of the portal: PostgreSQL, RabbitMQ, the SMTP sink and Keycloak, all on loopback.
+#
+#   scripts/servers.sh start    start each server that does not already answer, wait until it does
+#   scripts/servers.sh stop     stop, by pid, the servers this script started
+#   scripts/servers.sh status   what answers where
+#
+# Pids in $PORTAL_STATE_DIR/pids/, logs in $PORTAL_STATE_DIR/logs/.
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+pid_dir="$PORTAL_STATE_DIR/pids"
+log_dir="$PORTAL_STATE_DIR/logs"
+mkdir -p "$pid_dir" "$log_dir" "$PORTAL_MAIL_DIR"
+pg_bin=/usr/lib/postgresql/15/bin
+keycloak_state="$PORTAL_STATE_DIR/keycloak"
+rabbitmq_node="portal@localhost"
+
+say() { echo "servers: $*"; }
+die() { echo "servers: ERROR: $*" >&2; exit 1; }
+is_root() { [ "$(id -u)" = 0 ]; }
+
+# --- pids ------------------------------------------------------------------------------------
+# The pid recorded for <name>, when that process is still alive and still the program we started
+# (a recycled pid must never be signalled).
+recorded_pid() {
+    local name=$1 program=$2 pid
+    pid=$(cat "$pid_dir/$name.pid" 2>/dev/null) || return 1
+    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$program"; then
+        echo "$pid"
+    else
+        rm -f "$pid_dir/$name.pid"
+        return 1
+    fi
+}
+
+# stop_recorded <name> <program> <signal> <seconds>: signal, wait, then kill what is left.
+stop_recorded() {
+    local name=$1 program=$2 signal=$3 seconds=$4 pid deadline
+    pid=$(recorded_pid "$name" "$program") || return 0
+    say "stopping $name (pid $pid)"
+    kill "-$signal" "$pid" 2>/dev/null || true
+    deadline=$((SECONDS + seconds))
+    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then
+        say "$name (pid $pid) still running after ${seconds}s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$pid_dir/$name.pid"
+}
+
+# wait_until <what> <seconds> <log> <pid> <command...>: poll the command; fail early if pid died.
+wait_until() {
+    local what=$1 seconds=$2 log=$3 pid=$4 deadline
+    shift 4
+    deadline=$((SECONDS + seconds))
+    until "$@"; do
+        kill -0 "$pid" 2>/dev/null || die "$what stopped while starting; see $log"
+        [ $SECONDS -lt $deadline ] || die "$what did not answer within ${seconds}s; see $log"
+        sleep 0.5
+    done
+}
+
+port_answers() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+# As root the cluster belongs to the postgres user, as Debian's own clusters do.
+as_postgres() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+postgres_answers() { "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PORTAL_PG_PORT"; }
+
+postgres_portal_login() {
+    PGPASSWORD="$PORTAL_PG_PASSWORD" "$pg_bin/psql" -X -q -tA -h 127.0.0.1 -p "$PORTAL_PG_PORT" \
+        -U "$PORTAL_PG_USER" -d postgres -c 'select 1' >/dev/null 2>&1
+}
+
+start_postgres() {
+    local log="$log_dir/postgresql.log" data="$PORTAL_PG_DATA_DIR"
+    if ! postgres_answers; then
+        if [ ! -f "$data/PG_VERSION" ]; then
+            say "creating a PostgreSQL cluster in $data"
+            if is_root; then install -d -o postgres -g postgres -m 700 "$data"; else mkdir -p -m 700 "$data"; fi
+            as_postgres "$pg_bin/initdb" -D "$data" --auth-local=peer --auth-host=scram-sha-256 \
+                --encoding=UTF8 --locale=C.UTF-8 >>"$log" 2>&1 || die "initdb failed; see $log"
+        fi
+        say "starting PostgreSQL on 127.0.0.1:$PORTAL_PG_PORT"
+        # Without -l the server writes to pg_ctl's stdout: the log file opened here, by us.
+        as_postgres "$pg_bin/pg_ctl" start -D "$data" -w -t 60 -s \
+            -o "-c listen_addresses=127.0.0.1 -p $PORTAL_PG_PORT -k $data" >>"$log" 2>&1 9>&- \
+            || die "PostgreSQL did not start; see $log"
+        head -1 "$data/postmaster.pid" >"$pid_dir/postgresql.pid"
+    fi
+    # On our own cluster (its socket is in the data dir), make sure the role matches secrets.env.
+    if [ -S "$data/.s.PGSQL.$PORTAL_PG_PORT" ]; then
+        as_postgres "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$data" -p "$PORTAL_PG_PORT" -d postgres \
+            >/dev/null <<SQL || die "could not set up the PostgreSQL role $PORTAL_PG_USER; see $log"
+SELECT 'CREATE ROLE $PORTAL_PG_USER' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PORTAL_PG_USER')
+\gexec
+ALTER ROLE $PORTAL_PG_USER LOGIN CREATEDB PASSWORD '$PORTAL_PG_PASSWORD';
+SQL
+    fi
+    postgres_portal_login || die "PostgreSQL on 127.0.0.1:$PORTAL_PG_PORT refuses role $PORTAL_PG_USER with the \
+password in $PORTAL_STATE_DIR/secrets.env: another server holds that port? (set PORTAL_PG_PORT)"
+}
+
+# --- RabbitMQ --------------------------------------------------------------------------------
+rabbitmq_env() {
+    env RABBITMQ_NODENAME="$rabbitmq_node" \
+        RABBITMQ_DIST_PORT="$PORTAL_RABBIT_DIST_PORT" \
+        RABBITMQ_CONFIG_FILE="$PORTAL_RABBIT_DATA_DIR/rabbitmq.conf" \
+        RABBITMQ_ADVANCED_CONFIG_FILE="$PORTAL_RABBIT_DATA_DIR/advanced.config" \
+        RABBITMQ_CONF_ENV_FILE="$PORTAL_RABBIT_DATA_DIR/rabbitmq-env.conf" \
+        RABBITMQ_ENABLED_PLUGINS_FILE="$PORTAL_RABBIT_DATA_DIR/enabled_plugins" \
+        RABBITMQ_MNESIA_BASE="$PORTAL_RABBIT_DATA_DIR/mnesia" \
+        RABBITMQ_LOG_BASE="$PORTAL_RABBIT_DATA_DIR/log" \
+        RABBITMQ_PID_FILE="$PORTAL_RABBIT_DATA_DIR/rabbitmq.pid" \
+        ERL_EPMD_ADDRESS=127.0.0.1 \
+        RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}" \
+        "$@"
+}
+
+# Debian's wrappers in /usr/sbin switch from root to the rabbitmq user themselves; a normal user
+# runs the real scripts directly, with everything in the state dir.
+rabbitmq_program() { if is_root; then echo "/usr/sbin/$1"; else echo "/usr/lib/rabbitmq/bin/$1"; fi; }
+
+rabbitmq_api() { # rabbitmq_api <method> <path>: prints the HTTP status
+    curl -s -o /dev/null -w '%{http_code}' -X "$1" -u "$PORTAL_AMQP_USER:$PORTAL_AMQP_PASSWORD" \
+        -H 'content-type: application/json' ${3:+--data "$3"} "$PORTAL_RABBIT_HTTP_URL$2" || true
+}
+
+rabbitmq_write_config() {
+    local dir="$PORTAL_RABBIT_DATA_DIR"
+    if is_root; then install -d -o rabbitmq -g rabbitmq -m 750 "$dir"; else mkdir -p -m 700 "$dir"; fi
+    # The first boot creates the user portal and the vhost portal, and never creates guest.
+    (
+        umask 027
+        cat >"$dir/rabbitmq.conf" <<CONF
+listeners.tcp.1 = 127.0.0.1:$PORTAL_AMQP_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $PORTAL_RABBIT_HTTP_PORT
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = $PORTAL_RABBIT_PROMETHEUS_PORT
+log.console = true
+log.console.level = info
+log.file = false
+default_vhost = $PORTAL_AMQP_VHOST
+default_user = $PORTAL_AMQP_USER
+default_pass = $PORTAL_AMQP_PASSWORD
+default_user_tags.administrator = true
+default_permissions.configure = .*
+default_permissions.read = .*
+default_permissions.write = .*
+CONF
+        echo '[rabbitmq_management,rabbitmq_prometheus].' >"$dir/enabled_plugins"
+    )
+    if is_root; then chgrp rabbitmq "$dir/rabbitmq.conf" "$dir/enabled_plugins"; fi
+}
+
+rabbitmq_ready() { [ "$(rabbitmq_api GET /api/overview)" != 000 ] && port_answers "$PORTAL_AMQP_PORT"; }
+
+start_rabbitmq() {
+    local log="$log_dir/rabbitmq.log" launcher epmd_was_up=0
+    if ! port_answers "$PORTAL_AMQP_PORT"; then
+        rabbitmq_write_config
+        rm -f "$PORTAL_RABBIT_DATA_DIR/rabbitmq.pid"
+        epmd -names >/dev/null 2>&1 && epmd_was_up=1
+        say "starting RabbitMQ on 127.0.0.1:$PORTAL_AMQP_PORT (management $PORTAL_RABBIT_HTTP_PORT)"
+        rabbitmq_env setsid "$(rabbitmq_program rabbitmq-server)" >>"$log" 2>&1 </dev/null 9>&- &
+        launcher=$!
+        wait_until RabbitMQ 120 "$log" "$launcher" rabbitmq_ready
+        cp "$PORTAL_RABBIT_DATA_DIR/rabbitmq.pid" "$pid_dir/rabbitmq.pid"
+        # The Erlang port mapper comes up with the first node; it is ours to stop only if we started it.
+        if [ $epmd_was_up = 0 ]; then pgrep -n -x epmd >"$pid_dir/epmd.pid" || rm -f "$pid_dir/epmd.pid"; fi
+    fi
+    if [ "$(rabbitmq_api GET /api/whoami)" != 200 ]; then
+        # A node whose data predates secrets.env: set the user again through rabbitmqctl (slow, rare).
+        [ -d "$PORTAL_RABBIT_DATA_DIR/mnesia" ] || die "RabbitMQ on 127.0.0.1:$PORTAL_AMQP_PORT refuses user \
+$PORTAL_AMQP_USER: another server holds that port? (stop it or set PORTAL_AMQP_PORT)"
+        say "setting RabbitMQ user $PORTAL_AMQP_USER"
+        local ctl
+        ctl=$(rabbitmq_program rabbitmqctl)
+        rabbitmq_env "$ctl" -q add_user "$PORTAL_AMQP_USER" "$PORTAL_AMQP_PASSWORD" >/dev/null 2>&1 \
+            || rabbitmq_env "$ctl" -q change_password "$PORTAL_AMQP_USER" "$PORTAL_AMQP_PASSWORD" >>"$log" 2>&1 \
+            || die "could not set RabbitMQ user $PORTAL_AMQP_USER; see $log"
+        rabbitmq_env "$ctl" -q set_user_tags "$PORTAL_AMQP_USER" administrator >>"$log" 2>&1
+    fi
+    case $(rabbitmq_api PUT "/api/vhosts/$PORTAL_AMQP_VHOST") in
+        201 | 204) ;;
+        *) die "could not create RabbitMQ vhost $PORTAL_AMQP_VHOST" ;;
+    esac
+    case $(rabbitmq_api PUT "/api/permissions/$PORTAL_AMQP_VHOST/$PORTAL_AMQP_USER" \
+        '{"configure":".*","write":".*","read":".*"}') in
+        201 | 204) ;;
+        *) die "could not grant user $PORTAL_AMQP_USER the vhost $PORTAL_AMQP_VHOST" ;;
+    esac
+    # guest/guest is a well-known password: it must not exist, even on loopback.
+    case $(rabbitmq_api DELETE /api/users/guest) in
+        204 | 404) ;;
+        *) die "could not remove RabbitMQ's guest user" ;;
+    esac
+}
+
+# --- SMTP sink -------------------------------------------------------------------------------
+start_smtp_sink() {
+    local log="$log_dir/smtp-sink.log" pid
+    port_answers "$PORTAL_SMTP_PORT" && return 0
+    say "starting the SMTP sink on 127.0.0.1:$PORTAL_SMTP_PORT (mail in $PORTAL_MAIL_DIR)"
+    setsid "$PORTAL_VENV/bin/python" "$PORTAL_REPO_DIR/scripts/smtp_sink.py" --host 127.0.0.1 \
+        --port "$PORTAL_SMTP_PORT" --dir "$PORTAL_MAIL_DIR" >>"$log" 2>&1 </dev/null 9>&- &
+    pid=$!
+    echo "$pid" >"$pid_dir/smtp-sink.pid"
+    wait_until "the SMTP sink" 20 "$log" "$pid" port_answers "$PORTAL_SMTP_PORT"
+}
+
+# --- Keycloak --------------------------------------------------------------------------------
+keycloak_ready() { curl -sf -o /dev/null "$PORTAL_KEYCLOAK_MGMT_URL/health/ready"; }
+
+# The realms are code: when their files change, Keycloak starts again from an empty database and
+# imports them (import skips a realm that already exists).
+realms_fingerprint() {
+    cat "$PORTAL_REPO_DIR"/deploy/keycloak/*.json | sha256sum | cut -c1-16
+}
+
+launch_keycloak() {
+    local log="$log_dir/keycloak.log" fingerprint
+    fingerprint="$PORTAL_KEYCLOAK_VERSION-$(realms_fingerprint)"
+    if keycloak_ready; then
+        if recorded_pid keycloak kc.sh >/dev/null \
+            && [ "$(cat "$keycloak_state/realms.imported" 2>/dev/null)" != "$fingerprint" ]; then
+            say "the realm files changed: restarting Keycloak to import them"
+            stop_recorded keycloak kc.sh TERM 60
+        else
+            return 0
+        fi
+    fi
+    [ -x "$PORTAL_KEYCLOAK_HOME/bin/kc.sh" ] || die "Keycloak is not installed in $PORTAL_KEYCLOAK_HOME; \
+run scripts/setup.sh"
+    if [ "$(cat "$keycloak_state/realms.imported" 2>/dev/null)" != "$fingerprint" ]; then
+        rm -rf "$keycloak_state/db" "$keycloak_state/realms.imported"
+    fi
+    mkdir -p "$keycloak_state/db"
+    rm -rf "$PORTAL_KEYCLOAK_HOME/data/import"
+    mkdir -p "$PORTAL_KEYCLOAK_HOME/data/import"
+    cp "$PORTAL_REPO_DIR"/deploy/keycloak/*.json "$PORTAL_KEYCLOAK_HOME/data/import/"
+    say "starting Keycloak on 127.0.0.1:$PORTAL_KEYCLOAK_PORT (management $PORTAL_KEYCLOAK_MGMT_PORT)"
+    # Production mode over plain HTTP, bound to loopback, one node with local caches (no clustering
+    # ports); the bootstrap admin is created on first start.
+    KC_BOOTSTRAP_ADMIN_USERNAME="$PORTAL_KEYCLOAK_ADMIN" \
+        KC_BOOTSTRAP_ADMIN_PASSWORD="$PORTAL_KEYCLOAK_ADMIN_PASSWORD" \
+        JAVA_HOME="$PORTAL_JAVA_HOME" \
+        setsid "$PORTAL_KEYCLOAK_HOME/bin/kc.sh" start --optimized --import-realm \
+        --http-enabled=true --http-host=127.0.0.1 --http-port="$PORTAL_KEYCLOAK_PORT" \
+        --http-management-port="$PORTAL_KEYCLOAK_MGMT_PORT" --hostname-strict=false --cache=local \
+        --db-url="jdbc:h2:file:$keycloak_state/db/keycloakdb;NON_KEYWORDS=VALUE" \
+        >>"$log" 2>&1 </dev/null 9>&- &
+    echo $! >"$pid_dir/keycloak.pid"
+    echo "$fingerprint" >"$keycloak_state/realms.pending"
+}
+
+wait_keycloak() {
+    local pid
+    pid=$(recorded_pid keycloak kc.sh) || { keycloak_ready && return 0; die "Keycloak is not running; see \
+$log_dir/keycloak.log"; }
+    wait_until Keycloak 240 "$log_dir/keycloak.log" "$pid" keycloak_ready
+    if [ -f "$keycloak_state/realms.pending" ]; then
+        mv "$keycloak_state/realms.pending" "$keycloak_state/realms.imported"
+    fi
+}
+
+# --- commands --------------------------------------------------------------------------------
+start() {
+    # Keycloak is the slowest: launch it first and wait for it last.
+    launch_keycloak
+    start_postgres
+    start_rabbitmq
+    start_smtp_sink
+    wait_keycloak
+}
+
+stop() {
+    stop_recorded keycloak kc.sh TERM 60
+    stop_recorded smtp-sink smtp_sink.py TERM 10
+    stop_recorded rabbitmq beam TERM 60
+    stop_recorded epmd epmd TERM 10
+    # Fast shutdown: roll back open transactions, then a clean checkpoint.
+    stop_recorded postgresql postgres INT 60
+}
+
+status() {
+    local line
+    report() { # report <name> <address> <answers?> <pid name> <program>
+        local pid
+        if pid=$(recorded_pid "$4" "$5"); then pid="started here, pid $pid"; else pid="not started here"; fi
+        if "$3"; then line="answers"; else line="DOWN"; fi
+        printf '  %-12s %-28s %-8s (%s)\n' "$1" "$2" "$line" "$pid"
+    }
+    pg_up() { postgres_answers; }
+    amqp_up() { port_answers "$PORTAL_AMQP_PORT"; }
+    smtp_up() { port_answers "$PORTAL_SMTP_PORT"; }
+    report postgresql "127.0.0.1:$PORTAL_PG_PORT" pg_up postgresql postgres
+    report rabbitmq "127.0.0.1:$PORTAL_AMQP_PORT" amqp_up rabbitmq beam
+    report keycloak "$PORTAL_KEYCLOAK_URL" keycloak_ready keycloak kc.sh
+    report smtp-sink "127.0.0.1:$PORTAL_SMTP_PORT" smtp_up smtp-sink smtp_sink.py
+}
+
+# One start or stop at a time: a test session and `make run` may ask together. Every server is
+# launched with fd 9 closed, or it would hold the lock for as long as it runs.
+exec 9>"$PORTAL_STATE_DIR/.servers.lock"
+case "${1:-}" in
+    start) flock 9; start ;;
+    stop) flock 9; stop ;;
+    status) status ;;
+    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+esac
