@@ -1,5 +1,6 @@
 """The envelope every event travels in (DESIGN.md §3), and validation of a received body."""
 import datetime as dt
+import functools
 import json
 import uuid
 from dataclasses import dataclass
@@ -31,6 +32,15 @@ class EnvelopeSchema(Schema):
     data = fields.Dict(required=True)
 
 
+@functools.cache
+def schema_for(type, version):
+    """One shared instance per schema: building a marshmallow schema costs more than using it."""
+    return SCHEMAS[(type, version)]()
+
+
+ENVELOPE_SCHEMA = EnvelopeSchema()
+
+
 def _subject_of(spec, data):
     value = data
     for part in spec.subject_field.split("."):
@@ -43,8 +53,7 @@ def validate_data(type, version, data):
     if type not in EVENTS:
         raise InvalidEvent(f"Unknown event type {type!r}.", "type", code="unknown_type",
                            reason_fr=f"type d'événement inconnu ({type!r})")
-    schema = SCHEMAS.get((type, version))
-    if schema is None:
+    if (type, version) not in SCHEMAS:
         known = sorted(v for (t, v) in SCHEMAS if t == type)
         raise InvalidEvent(f"Unknown version {version!r} of {type} (known: {known}).", "version",
                            code="unknown_version",
@@ -52,7 +61,7 @@ def validate_data(type, version, data):
     if not isinstance(data, dict):
         raise InvalidEvent("Not a valid mapping.", "data")
     try:
-        return schema().load(data)
+        return schema_for(type, version).load(data)
     except ValidationError as error:
         raise from_validation_error(error, "data") from None
 
@@ -82,9 +91,9 @@ class Envelope:
 
     def to_dict(self):
         """The wire form: JSON-safe, data dumped by its schema (dates as ISO strings...)."""
-        wire = EnvelopeSchema().dump({name: getattr(self, name) for name in ENVELOPE_FIELDS
+        wire = ENVELOPE_SCHEMA.dump({name: getattr(self, name) for name in ENVELOPE_FIELDS
                                       if name != "data"})
-        wire["data"] = SCHEMAS[(self.type, self.version)]().dump(self.data)
+        wire["data"] = schema_for(self.type, self.version).dump(self.data)
         return wire
 
     def to_json(self):
@@ -112,7 +121,7 @@ def parse(body):
         raise InvalidEvent("Not a JSON object.", None, code="not_json",
                            reason_fr="n'est pas un objet JSON")
     try:
-        head = EnvelopeSchema().load(body)
+        head = ENVELOPE_SCHEMA.load(body)
     except ValidationError as error:
         raise from_validation_error(error, "") from None
     data = validate_data(head["type"], head["version"], head["data"])

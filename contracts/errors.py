@@ -7,7 +7,7 @@ _KNOWN = [
     ("required", r"Missing data for required field\.", "champ obligatoire manquant"),
     ("unknown_field", r"Unknown field\.", "champ inconnu"),
     ("null", r"Field may not be null\.", "ne peut pas être nul"),
-    ("wrong_type", r"Not a valid (integer|string|boolean|list|mapping)\.|Invalid input type\.|"
+    ("wrong_type", r"Not a valid (integer|string|boolean|list|mapping|mapping type)\.|Invalid input type\.|"
                    r"Invalid type\.",
      "type de valeur incorrect"),
     ("bad_date", r"Not a valid date\.", "date invalide (AAAA-MM-JJ)"),
@@ -20,6 +20,8 @@ _KNOWN = [
     ("bad_length", r"Length must be between (\d+) and (\d+)\.",
      "longueur hors limites ({0} à {1})"),
     ("not_allowed", r"Must be one of: (.*)\.", "valeur non permise (permises : {0})"),
+    ("out_of_range", r"Must be greater than or equal to (-?\d+) and less than or equal to "
+                     r"(-?\d+)\.", "doit être entre {0} et {1}"),
     ("out_of_range", r"Must be (greater|less) than or equal to (-?\d+)\.",
      "hors limites ({0} ou égal à {1})"),
     ("bad_format", r"String does not match expected pattern\.", "format invalide"),

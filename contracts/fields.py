@@ -84,7 +84,7 @@ def Count(minimum=0, maximum=None, **kwargs):
 
 
 def Flag(**kwargs):
-    return fields.Boolean(truthy={True}, falsy={False}, **_optional(kwargs))
+    return StrictBoolean(**_optional(kwargs))
 
 
 def Date(**kwargs):
@@ -129,6 +129,15 @@ class CentsField(fields.Integer):
         if isinstance(value, bool):
             raise self.make_error("invalid")
         return super()._validated(value)
+
+
+class StrictBoolean(fields.Boolean):
+    """JSON true or false only (marshmallow would also take 1, "yes", "on"...)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
 
 
 class StrictDate(fields.Date):
