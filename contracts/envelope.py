@@ -41,7 +41,7 @@ def schema_for(type, version):
 ENVELOPE_SCHEMA = EnvelopeSchema()
 
 
-def _subject_of(spec, data):
+def subject_of(spec, data):
     value = data
     for part in spec.subject_field.split("."):
         value = value[part]
@@ -130,6 +130,6 @@ def parse(body):
         raise InvalidEvent(f"Must equal {spec.source!r} for {spec.type}.", "source",
                            code="mismatch",
                            reason_fr=f"doit être {spec.source!r} pour {spec.type}")
-    if head["subject"] != _subject_of(spec, data):
+    if head["subject"] != subject_of(spec, data):
         raise InvalidEvent(f"Must equal the data field {spec.subject_field}.", "subject")
     return Envelope(**dict(head, data=data))

@@ -18,7 +18,7 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 
 from . import EVENTS, SCHEMAS, parse
 from .amqp import EXCHANGE_TYPE, PERSISTENT
-from .envelope import EnvelopeSchema, _subject_of
+from .envelope import EnvelopeSchema, subject_of
 from .registry import SERVICES, exchange_for
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -95,7 +95,7 @@ def example_envelope(type):
     event = parse({
         "id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:portail-parents:example:{type}:v{version}")),
         "type": type, "version": version, "source": spec.source,
-        "subject": _subject_of(spec, data), "time": EXAMPLE_TIME,
+        "subject": subject_of(spec, data), "time": EXAMPLE_TIME,
         "correlation_id": EXAMPLE_CORRELATION, "causation_id": None, "data": data,
     })
     return event.to_dict()

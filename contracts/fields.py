@@ -76,11 +76,11 @@ def SchoolYear(**kwargs):
 
 def Cents(minimum=0, **kwargs):
     """An amount in integer cents; floats, strings and booleans are refused."""
-    return CentsField(validate=validate.Range(min=minimum), **_optional(kwargs))
+    return StrictInteger(validate=validate.Range(min=minimum), **_optional(kwargs))
 
 
 def Count(minimum=0, maximum=None, **kwargs):
-    return CentsField(validate=validate.Range(min=minimum, max=maximum), **_optional(kwargs))
+    return StrictInteger(validate=validate.Range(min=minimum, max=maximum), **_optional(kwargs))
 
 
 def Flag(**kwargs):
@@ -119,8 +119,8 @@ def Object(schema, **kwargs):
     return fields.Nested(schema, **_optional(kwargs))
 
 
-class CentsField(fields.Integer):
-    """Integer only: 12.0 and True are not amounts."""
+class StrictInteger(fields.Integer):
+    """JSON integers only: 12.0, "12" and true are not amounts nor counts."""
 
     def __init__(self, **kwargs):
         super().__init__(strict=True, **kwargs)

@@ -27,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import contracts  # noqa: E402
+from contracts.envelope import subject_of  # noqa: E402
 
 YEAR = "2026-2027"
 FIRST_DAY, LAST_DAY = dt.date(2026, 8, 27), dt.date(2027, 6, 22)
@@ -129,13 +130,10 @@ class Demo:
     def emit(self, type, data):
         spec = contracts.EVENTS[type]
         self.counter += 1
-        subject = data
-        for part in spec.subject_field.split("."):
-            subject = subject[part]
         when = dt.datetime.combine(self.as_of, dt.time(5), dt.timezone.utc)
         event = contracts.parse({
             "id": self.uuid(), "type": type, "version": spec.latest_version, "source": "sis",
-            "subject": subject, "time": when + dt.timedelta(milliseconds=self.counter),
+            "subject": subject_of(spec, data), "time": when + dt.timedelta(milliseconds=self.counter),
             "correlation_id": f"demo-{self.as_of.isoformat()}", "data": data,
         })
         self.lines.append(event.to_json())

@@ -2,7 +2,6 @@
 import collections
 import datetime as dt
 import importlib.util
-import json
 import pathlib
 
 import pytest

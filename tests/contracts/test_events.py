@@ -3,7 +3,7 @@ import pytest
 
 import contracts
 from contracts import InvalidEvent, parse
-from contracts.envelope import _subject_of
+from contracts.envelope import subject_of
 
 # DESIGN.md §2: who emits what.
 DESIGN = {
@@ -41,7 +41,7 @@ def test_consumers_follow_the_design():
 @pytest.mark.parametrize("type", sorted(contracts.EVENTS))
 def test_every_event_has_a_valid_example_whose_subject_is_its_stream(type, example):
     event = parse(example(type))
-    assert event.subject == _subject_of(contracts.EVENTS[type], event.data)
+    assert event.subject == subject_of(contracts.EVENTS[type], event.data)
     assert contracts.EVENTS[type].description
 
 
