@@ -90,6 +90,12 @@ def test_json_schemas_refuse_what_parse_refuses(type):
     ("GuardianAssigned", {"access": "yes"}),
     ("StudentEnrolled", {"permanent_code": "GAGL05131812"}),
     ("TransportAssigned", {"morning_pickup": "7:32"}),
+    ("MessagePublished", {"audience": {"scope": "group", "org_id": "css-trois-lacs",
+                                       "school_id": "css-trois-lacs.ecole-du-ruisseau",
+                                       "group": None, "student_id": None}}),
+    ("ResourcePublished", {"audience": {"scope": "student", "org_id": "css-trois-lacs",
+                                        "school_id": "css-trois-lacs.ecole-du-ruisseau",
+                                        "group": None, "student_id": "css-trois-lacs.1234567"}}),
 ])
 def test_json_schemas_carry_the_conditional_and_format_rules(type, change):
     body = json.loads(FILES[f"examples/{type}.json"])
