@@ -1,0 +1,36 @@
+"""Create a service's database if needed and bring its schema to the newest version."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def ensure_database(url: str) -> None:
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{target.database}"'))
+    admin.dispose()
+
+
+def alembic_config(service: str, url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "servicekit" / "alembic"))
+    locations = [ROOT / "servicekit" / "alembic" / "versions", ROOT / "services" / service / "migrations"]
+    config.set_main_option("version_locations", " ".join(str(p) for p in locations if p.is_dir()))
+    config.set_main_option("path_separator", "space")
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(service: str, url: str) -> None:
+    ensure_database(url)
+    command.upgrade(alembic_config(service, url), "heads")

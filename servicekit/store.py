@@ -1,0 +1,193 @@
+"""The event store of one service: append-only, and at once its outbox and its inbox.
+
+One row per event with a global ``position``. A service's own events belong to streams with a
+version per event, and the unique (stream, version) pair is the optimistic concurrency check.
+Events taken in from other sources keep their ``id``: its unique constraint makes a redelivered
+event a no-op, so the store is also the idempotent inbox, and replaying it rebuilds every
+projection. The relay publishes the rows whose ``source`` is the service itself.
+"""
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator
+
+from sqlalchemy import (
+    BigInteger, Column, DateTime, Identity, Index, Integer, MetaData, Table, Text, UniqueConstraint,
+    Uuid, func, select, text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+import contracts
+from contracts import Envelope
+
+metadata = MetaData()
+
+events = Table(
+    "events", metadata,
+    Column("position", BigInteger, Identity(always=True), primary_key=True),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("stream_id", Text, nullable=False),
+    # Null for events taken in from other sources: their order is theirs, not ours.
+    Column("stream_version", Integer),
+    Column("type", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("correlation_id", Text, nullable=False),
+    Column("causation_id", Text),
+    Column("data", JSONB, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("stream_id", "stream_version", name="events_stream_version_key"),
+    Index("events_source_position_idx", "source", "position"),
+)
+
+relay_cursors = Table(
+    "relay_cursors", metadata,
+    Column("relay", Text, primary_key=True),
+    Column("position", BigInteger, nullable=False),
+)
+
+# Writers of a service's own events take this transaction lock before their rows get positions,
+# so those positions become visible in order and the relay, reading past its cursor, never
+# skips a row that an older, slower transaction commits later.
+OWN_EVENTS_LOCK = 0x5054_4C00
+
+
+class ConcurrencyError(Exception):
+    """Another transaction appended to the stream first; reload the aggregate and try again."""
+
+
+def _row(envelope: Envelope, stream_version: int | None) -> dict:
+    wire = envelope.to_dict()
+    return {
+        "event_id": uuid.UUID(envelope.id),
+        "stream_id": envelope.subject,
+        "stream_version": stream_version,
+        "type": envelope.type,
+        "version": envelope.version,
+        "source": envelope.source,
+        "time": envelope.time,
+        "correlation_id": envelope.correlation_id,
+        "causation_id": envelope.causation_id,
+        "data": wire["data"],
+    }
+
+
+def envelope_of(row) -> Envelope:
+    """The envelope stored in ``row``, validated again against its contract."""
+    return contracts.parse({
+        "id": str(row.event_id), "type": row.type, "version": row.version, "source": row.source,
+        "subject": row.stream_id, "time": row.time.isoformat(), "correlation_id": row.correlation_id,
+        "causation_id": row.causation_id, "data": row.data,
+    })
+
+
+def append(conn: Connection, expected_version: int, new_events: list[Envelope]) -> int:
+    """Append a service's own events to their stream after ``expected_version``; returns the
+    stream's new version. The stream is the events' ``subject``."""
+    if not new_events:
+        return expected_version
+    conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OWN_EVENTS_LOCK})
+    rows = [_row(e, expected_version + i + 1) for i, e in enumerate(new_events)]
+    try:
+        with conn.begin_nested():
+            conn.execute(events.insert(), rows)
+    except IntegrityError as exc:
+        raise ConcurrencyError(new_events[0].subject) from exc
+    return expected_version + len(rows)
+
+
+def load_stream(conn: Connection, stream_id: str) -> list[Envelope]:
+    """A stream's own events, oldest first."""
+    rows = conn.execute(
+        select(events)
+        .where(events.c.stream_id == stream_id, events.c.stream_version.is_not(None))
+        .order_by(events.c.stream_version)
+    )
+    return [envelope_of(row) for row in rows]
+
+
+def admit(conn: Connection, incoming: Iterable[Envelope]) -> list[Envelope]:
+    """Store events taken in from other sources and return those never seen before, in their
+    given order: the inbox. Runs in the transaction that applies their effects."""
+    unique: dict[str, Envelope] = {}
+    for envelope in incoming:
+        unique.setdefault(envelope.id, envelope)
+    if not unique:
+        return []
+    inserted = conn.execute(
+        insert(events)
+        .values([_row(e, None) for e in unique.values()])
+        .on_conflict_do_nothing(index_elements=["event_id"])
+        .returning(events.c.event_id)
+    ).scalars()
+    fresh = {str(event_id) for event_id in inserted}
+    return [e for e in unique.values() if e.id in fresh]
+
+
+def read_all(conn: Connection, chunk: int = 5000) -> Iterator[list[Envelope]]:
+    """Every stored event in position order, in chunks (for rebuilding projections)."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(events).where(events.c.position > last).order_by(events.c.position).limit(chunk)
+        ).all()
+        if not rows:
+            return
+        last = rows[-1].position
+        yield [envelope_of(row) for row in rows]
+
+
+def unpublished(conn: Connection, relay: str, source: str, limit: int):
+    """The relay's next rows: the service's own events past its cursor, in position order."""
+    cursor = select(relay_cursors.c.position).where(relay_cursors.c.relay == relay).scalar_subquery()
+    return conn.execute(
+        select(events)
+        .where(events.c.source == source, events.c.position > func.coalesce(cursor, 0))
+        .order_by(events.c.position)
+        .limit(limit)
+    ).all()
+
+
+def backlog(conn: Connection, relay: str, source: str) -> int:
+    cursor = select(relay_cursors.c.position).where(relay_cursors.c.relay == relay).scalar_subquery()
+    return conn.execute(
+        select(func.count())
+        .select_from(events)
+        .where(events.c.source == source, events.c.position > func.coalesce(cursor, 0))
+    ).scalar_one()
+
+
+def advance(conn: Connection, relay: str, position: int) -> None:
+    conn.execute(
+        insert(relay_cursors)
+        .values(relay=relay, position=position)
+        .on_conflict_do_update(index_elements=["relay"], set_={"position": position})
+    )
+
+
+def transact(engine, command, attempts: int = 3):
+    """Run ``command(conn)`` in a transaction, again from the start (re-reading everything) when
+    another writer moved the same stream first."""
+    for attempt in range(attempts):
+        try:
+            with engine.begin() as conn:
+                return command(conn)
+        except ConcurrencyError:
+            if attempt == attempts - 1:
+                raise
+
+
+def load(conn: Connection, aggregate_class, key: str):
+    """The aggregate ``key`` rebuilt from its stream."""
+    return aggregate_class.rebuild(key, load_stream(conn, f"{aggregate_class.stream_prefix}{key}"))
+
+
+def save(conn: Connection, aggregate) -> list[Envelope]:
+    """Append the aggregate's new events after the version they were decided on; raises
+    ConcurrencyError if the stream moved meanwhile. Returns the stored events."""
+    new, aggregate.changes = aggregate.changes, []
+    aggregate.version = append(conn, aggregate.version, new)
+    return new

@@ -1,0 +1,142 @@
+"""Attendance's rules: declaring an upcoming absence and justifying one the school recorded.
+
+Pure Python: the service layer hands in what it read (the school's calendar, the absence, the
+parent's link) and stores what comes out.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from contracts import Envelope
+from servicekit.aggregate import Aggregate
+from servicekit.errors import Conflict, DomainError, NotFound
+
+SCHOOL_TIME = ZoneInfo("America/Toronto")  # Québec's schools keep Eastern time
+
+FULL_DAY, LATE_ARRIVAL, EARLY_DEPARTURE = "full_day", "late_arrival", "early_departure"
+
+
+def school_today(now: datetime | None = None) -> date:
+    return (now or datetime.now(SCHOOL_TIME)).astimezone(SCHOOL_TIME).date()
+
+
+@dataclass(frozen=True)
+class SchoolCalendar:
+    """What the school published: its days, its bell times and its list of absence reasons."""
+
+    school_id: str
+    first_day: date
+    last_day: date
+    days_off: frozenset[date]
+    day_start: time
+    day_end: time
+    reasons: tuple[str, ...]
+
+    def is_school_day(self, day: date) -> bool:
+        return self.first_day <= day <= self.last_day and day.weekday() < 5 and day not in self.days_off
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """A parent's notice of an upcoming absence, as validated by the service's schema."""
+
+    start_date: date
+    end_date: date
+    kind: str
+    time: time | None
+    reason_code: str
+    explanation: str | None
+
+
+def check_declaration(declaration: Declaration, calendar: SchoolCalendar | None, today: date) -> None:
+    """Raise the first rule the declaration breaks, naming the field."""
+    if calendar is None:
+        raise DomainError("calendar_unavailable")
+    if declaration.start_date < today:
+        raise DomainError("date_in_past", field="start_date")
+    if declaration.end_date < declaration.start_date:
+        raise DomainError("end_before_start", field="end_date")
+    if declaration.kind != FULL_DAY and declaration.end_date != declaration.start_date:
+        raise DomainError("single_day_only", field="end_date")
+    if not calendar.is_school_day(declaration.start_date):
+        raise DomainError("not_a_school_day", field="start_date")
+    if not calendar.is_school_day(declaration.end_date):
+        raise DomainError("not_a_school_day", field="end_date")
+    if declaration.kind != FULL_DAY:
+        if declaration.time is None:
+            raise DomainError("required", field="time")
+        if not calendar.day_start < declaration.time < calendar.day_end:
+            raise DomainError("time_outside_school_day", field="time",
+                              params={"start": calendar.day_start.strftime("%H:%M"),
+                                      "end": calendar.day_end.strftime("%H:%M")})
+    if declaration.reason_code not in calendar.reasons:
+        raise DomainError("invalid_choice", field="reason_code")
+
+
+@dataclass(frozen=True)
+class RecordedAbsence:
+    """An absence or lateness as the school recorded it (from the read model)."""
+
+    absence_id: str
+    student_id: str
+    cancelled: bool
+    justified: bool
+
+
+class StudentAttendance(Aggregate):
+    """What parents told the school about one student: declarations and justifications.
+
+    Its stream, keyed by the student id like the school's events about the student, holds the
+    parents' own events; the invariant it guards is that an absence is justified once.
+    """
+
+    def __init__(self, student_id: str):
+        super().__init__(student_id)
+        self.justified: set[str] = set()
+
+    def apply(self, event: Envelope) -> None:
+        if event.type == "AbsenceMotivated":
+            self.justified.add(event.data["absence_id"])
+
+    def declare(self, parent_id: str, school_id: str, declaration: Declaration, calendar: SchoolCalendar | None,
+                today: date, correlation_id: str) -> Envelope:
+        check_declaration(declaration, calendar, today)
+        data = {
+            "declaration_id": str(uuid.uuid4()),
+            "student_id": self.key,
+            "school_id": school_id,
+            "parent_id": parent_id,
+            "start_date": declaration.start_date,
+            "end_date": declaration.end_date,
+            "kind": declaration.kind,
+            "reason_code": declaration.reason_code,
+        }
+        if declaration.time is not None:
+            data["time"] = declaration.time
+        if declaration.explanation:
+            data["explanation"] = declaration.explanation
+        return self._record("AbsenceDeclared", data, correlation_id)
+
+    def justify(self, parent_id: str, absence: RecordedAbsence | None, reason_code: str, explanation: str | None,
+                document_ref: str | None, calendar: SchoolCalendar | None, correlation_id: str) -> Envelope:
+        if absence is None or absence.cancelled or absence.student_id != self.key:
+            raise NotFound("absence_not_found", field="absence_id")
+        if absence.justified or absence.absence_id in self.justified:
+            raise Conflict("already_justified", field="absence_id")
+        if calendar is not None and reason_code not in calendar.reasons:
+            raise DomainError("invalid_choice", field="reason_code")
+        data = {"absence_id": absence.absence_id, "student_id": self.key, "parent_id": parent_id,
+                "reason_code": reason_code}
+        if explanation:
+            data["explanation"] = explanation
+        if document_ref:
+            data["document_ref"] = document_ref
+        return self._record("AbsenceMotivated", data, correlation_id)
+
+    def _record(self, event_type: str, data: dict, correlation_id: str) -> Envelope:
+        event = Envelope.new(event_type, "attendance", self.stream_id, data, correlation_id)
+        self.record(event)
+        return event

@@ -1,0 +1,77 @@
+"""Attendance's read models, fed by events: the school's absences and calendars, the parents'
+declarations and justifications, and the parent↔child links this service answers for.
+
+``apply`` serves both the live consumer and ``rebuild-projections``; every write is
+order-tolerant (``servicekit.projection``).
+"""
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.engine import Connection
+
+from servicekit.projection import by_type, upsert_latest
+
+from .tables import absences, calendars, declarations, links
+
+TABLES = [absences, declarations, calendars, links]
+
+SCHOOL_EVENTS = ["AbsenceRecorded", "AbsenceCancelled", "SchoolCalendarPublished"]
+LINK_EVENTS = ["ChildLinked", "ChildUnlinked"]
+
+
+def apply(conn: Connection, events: list) -> None:
+    groups = by_type(events)
+    upsert_latest(conn, absences, (_recorded(e) for e in groups.get("AbsenceRecorded", ())), ["absence_id"])
+    upsert_latest(conn, absences, (
+        {"absence_id": e.data["absence_id"], "student_id": e.data["student_id"], "cancelled": True,
+         "updated_at": e.time}
+        for e in groups.get("AbsenceCancelled", ())), ["absence_id"])
+    upsert_latest(conn, calendars, (_calendar(e) for e in groups.get("SchoolCalendarPublished", ())),
+                  ["school_id", "school_year"])
+    upsert_latest(conn, links, (
+        {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "school_id": e.data["school_id"],
+         "linked": True, "updated_at": e.time}
+        for e in groups.get("ChildLinked", ())), ["parent_id", "student_id"])
+    upsert_latest(conn, links, (
+        {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "linked": False,
+         "updated_at": e.time}
+        for e in groups.get("ChildUnlinked", ())), ["parent_id", "student_id"])
+    declared = [_declared(e) for e in groups.get("AbsenceDeclared", ())]
+    if declared:
+        conn.execute(insert(declarations).values(declared).on_conflict_do_nothing())
+    for e in groups.get("AbsenceMotivated", ()):
+        conn.execute(
+            update(absences).where(absences.c.absence_id == e.data["absence_id"])
+            .values(justified_at=e.time, justification_reason=e.data["reason_code"], justified_by=e.data["parent_id"])
+        )
+
+
+def _recorded(e) -> dict:
+    d = e.data
+    return {
+        "absence_id": d["absence_id"], "student_id": d["student_id"], "school_id": d["school_id"],
+        "date": d["date"], "kind": d["kind"], "period": d["period"], "start_time": d.get("start_time"),
+        "end_time": d.get("end_time"), "minutes_late": d.get("minutes_late"), "reason_code": d.get("reason_code"),
+        "requires_justification": d["requires_justification"], "cancelled": False, "updated_at": e.time,
+    }
+
+
+def _calendar(e) -> dict:
+    d = e.data
+    return {
+        "school_id": d["school_id"], "school_year": d["school_year"], "first_day": d["first_day"],
+        "last_day": d["last_day"],
+        "days_off": [{"date": o["date"].isoformat(), "label": o.get("label")} for o in d.get("days_off", [])],
+        "day_start": d["day_start"], "day_end": d["day_end"],
+        "reasons": [dict(r) for r in d["absence_reasons"]], "updated_at": e.time,
+    }
+
+
+def _declared(e) -> dict:
+    d = e.data
+    return {
+        "declaration_id": d["declaration_id"], "student_id": d["student_id"], "parent_id": d["parent_id"],
+        "start_date": d["start_date"], "end_date": d["end_date"], "kind": d["kind"], "time": d.get("time"),
+        "reason_code": d["reason_code"], "explanation": d.get("explanation"), "declared_at": e.time,
+    }

@@ -1,0 +1,77 @@
+"""Attendance's read models and its access log."""
+from sqlalchemy import (
+    BigInteger, Boolean, Column, Date, DateTime, Identity, Index, Integer, MetaData, Table, Text, Time, func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+metadata = MetaData()
+
+# Columns other than the key are nullable: a cancellation that arrives before its absence
+# leaves a tombstone row (see servicekit.projection).
+absences = Table(
+    "absences", metadata,
+    Column("absence_id", Text, primary_key=True),
+    Column("student_id", Text, nullable=False),
+    Column("school_id", Text),
+    Column("date", Date),
+    Column("kind", Text),
+    Column("period", Text),
+    Column("start_time", Time),
+    Column("end_time", Time),
+    Column("minutes_late", Integer),
+    Column("reason_code", Text),
+    Column("requires_justification", Boolean),
+    Column("cancelled", Boolean, nullable=False, server_default="false"),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("justified_at", DateTime(timezone=True)),
+    Column("justification_reason", Text),
+    Column("justified_by", Text),
+    Index("absences_student_date_idx", "student_id", "date"),
+)
+
+declarations = Table(
+    "declarations", metadata,
+    Column("declaration_id", Text, primary_key=True),
+    Column("student_id", Text, nullable=False, index=True),
+    Column("parent_id", Text, nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("time", Time),
+    Column("reason_code", Text, nullable=False),
+    Column("explanation", Text),
+    Column("declared_at", DateTime(timezone=True), nullable=False),
+)
+
+calendars = Table(
+    "calendars", metadata,
+    Column("school_id", Text, primary_key=True),
+    Column("school_year", Text, primary_key=True),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("days_off", JSONB, nullable=False),
+    Column("day_start", Time, nullable=False),
+    Column("day_end", Time, nullable=False),
+    Column("reasons", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+links = Table(
+    "links", metadata,
+    Column("parent_id", Text, primary_key=True),
+    Column("student_id", Text, primary_key=True),
+    Column("school_id", Text),
+    Column("linked", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Not a read model: who read which child's data, when (Québec's Law 25). Never rebuilt.
+access_log = Table(
+    "access_log", metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("parent_id", Text, nullable=False),
+    Column("student_id", Text, nullable=False),
+    Column("what", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("access_log_student_idx", "student_id", "at"),
+)

@@ -1,0 +1,239 @@
+"""The attendance service against the real RabbitMQ and PostgreSQL."""
+import json
+import uuid
+from datetime import date, timedelta
+
+import pytest
+from kombu import Connection, Exchange, Queue
+from sqlalchemy import create_engine, text
+
+from contracts import Envelope
+from contracts.publish import publish
+from services.attendance.domain import school_today
+from services.attendance.service import AttendanceService
+from servicekit import deadletters
+from servicekit.errors import Conflict, DomainError, NotFound
+from tests.support import eventually
+
+SCHOOL = "css-test.ecole-a"
+REASONS = [{"code": "MAL", "label_fr": "Maladie", "label_en": "Illness"},
+           {"code": "RDV", "label_fr": "Rendez-vous", "label_en": "Appointment"}]
+
+
+def next_school_day(after: date) -> date:
+    day = after + timedelta(days=1)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def school_event(event_type, data, subject):
+    return Envelope.new(event_type, "sis", subject, data, correlation_id="batch-test")
+
+
+def link_event(event_type, parent_id, student_id, **data):
+    data = {"parent_id": parent_id, "student_id": student_id, **data}
+    if event_type == "ChildLinked":
+        data = {"school_id": SCHOOL, "org_id": "css-test", "method": "email", **data}
+    return Envelope.new(event_type, "linking", parent_id, data, correlation_id="link-test")
+
+
+def calendar_event():
+    today = school_today()
+    first = today - timedelta(days=60)
+    school_year = f"{first.year}-{first.year + 1}" if first.month >= 7 else f"{first.year - 1}-{first.year}"
+    return school_event("SchoolCalendarPublished", {
+        "school_id": SCHOOL, "school_year": school_year, "first_day": first, "last_day": today + timedelta(days=120),
+        "days_off": [], "day_start": "08:00", "day_end": "15:05", "absence_reasons": REASONS}, SCHOOL)
+
+
+def absence_event(student_id, absence_id=None, day=None, **changes):
+    data = {"absence_id": absence_id or f"abs-{uuid.uuid4().hex[:10]}", "student_id": student_id,
+            "school_id": SCHOOL, "date": day or school_today() - timedelta(days=3), "kind": "absence",
+            "period": "full_day", "requires_justification": True, **changes}
+    return school_event("AbsenceRecorded", data, student_id)
+
+
+@pytest.fixture
+def attendance(start_service):
+    return start_service(AttendanceService)
+
+
+@pytest.fixture
+def family(amqp_url, attendance, rpc):
+    """A parent linked to a fresh child of a school whose calendar is published."""
+    parent, child = str(uuid.uuid4()), f"css-test.{uuid.uuid4().hex[:8]}"
+    publish([calendar_event()], amqp_url)
+    publish([link_event("ChildLinked", parent, child)], amqp_url)
+    eventually(lambda: linked(rpc, parent, child))
+    return parent, child
+
+
+def linked(rpc, parent, child) -> bool:
+    try:
+        rpc.attendance.absences(parent, child)
+    except NotFound:
+        return False
+    return True
+
+
+def absences_of(rpc, parent, child):
+    return rpc.attendance.absences(parent, child)
+
+
+def test_a_school_recorded_absence_reaches_the_linked_parent_and_a_cancelled_one_disappears(
+        rpc, amqp_url, family):
+    parent, child = family
+    kept, cancelled = absence_event(child), absence_event(child, kind="lateness", period="am", minutes_late=10)
+    publish([kept, cancelled], amqp_url)
+    listed = eventually(lambda: absences_of(rpc, parent, child)["absences"] if len(
+        absences_of(rpc, parent, child)["absences"]) == 2 else None)
+    assert {a["absence_id"] for a in listed} == {kept.data["absence_id"], cancelled.data["absence_id"]}
+    publish([school_event("AbsenceCancelled", {"absence_id": cancelled.data["absence_id"], "student_id": child},
+                          child)], amqp_url)
+    remaining = eventually(lambda: [a for a in absences_of(rpc, parent, child)["absences"]] if len(
+        absences_of(rpc, parent, child)["absences"]) == 1 else None)
+    assert remaining[0]["absence_id"] == kept.data["absence_id"]
+    answer = absences_of(rpc, parent, child)
+    assert [a["absence_id"] for a in answer["to_justify"]] == [kept.data["absence_id"]]
+    assert [r["code"] for r in answer["reasons"]] == ["MAL", "RDV"]
+
+
+def test_a_cancellation_that_arrives_before_its_absence_still_wins(rpc, amqp_url, family):
+    parent, child = family
+    recorded = absence_event(child)
+    cancel = school_event("AbsenceCancelled", {"absence_id": recorded.data["absence_id"], "student_id": child}, child)
+    publish([cancel], amqp_url)
+    publish([recorded], amqp_url)
+    marker = absence_event(child)
+    publish([marker], amqp_url)
+    listed = eventually(lambda: absences_of(rpc, parent, child)["absences"])
+    assert [a["absence_id"] for a in listed] == [marker.data["absence_id"]]
+
+
+def test_the_same_event_delivered_twice_has_one_effect(rpc, amqp_url, family, database_url):
+    parent, child = family
+    event = absence_event(child)
+    publish([event, event], amqp_url)
+    publish([event], amqp_url)
+    eventually(lambda: absences_of(rpc, parent, child)["absences"])
+    engine = create_engine(database_url("attendance"))
+    with engine.connect() as conn:
+        stored = conn.execute(text("SELECT count(*) FROM events WHERE event_id = :id"), {"id": event.id}).scalar()
+        rows = conn.execute(text("SELECT count(*) FROM absences WHERE student_id = :s"), {"s": child}).scalar()
+    engine.dispose()
+    assert (stored, rows) == (1, 1)
+
+
+def test_a_child_not_linked_is_answered_like_a_child_that_does_not_exist(rpc, amqp_url, family):
+    parent, child = family
+    stranger = str(uuid.uuid4())
+    for who, whose in ((stranger, child), (parent, "css-test.nobody")):
+        with pytest.raises(NotFound) as refused:
+            rpc.attendance.absences(who, whose)
+        assert refused.value.code == "child_not_found"
+
+
+def test_an_unlinked_parent_stops_seeing_the_child(rpc, amqp_url, family):
+    parent, child = family
+    publish([absence_event(child)], amqp_url)
+    eventually(lambda: absences_of(rpc, parent, child)["absences"])
+    publish([link_event("ChildUnlinked", parent, child, reason="access_denied")], amqp_url)
+    eventually(lambda: not linked(rpc, parent, child))
+
+
+@pytest.fixture
+def school_listener(amqp_url):
+    """What the school system receives from attendance."""
+    queue = Queue(f"school-system-{uuid.uuid4().hex[:6]}", Exchange("attendance.events", "topic", durable=True),
+                  routing_key="#", auto_delete=True)
+    with Connection(amqp_url) as connection:
+        received = []
+        with connection.Consumer(queue, callbacks=[lambda body, message: (received.append(body), message.ack())],
+                                 accept=["json", "application/json"]):
+            def drain():
+                try:
+                    connection.drain_events(timeout=0.2)
+                except TimeoutError:
+                    pass
+                return received
+            yield drain
+
+
+def test_a_declared_absence_reaches_the_school_system(rpc, family, school_listener):
+    parent, child = family
+    day = next_school_day(school_today())
+    answer = rpc.attendance.declare_absence(parent, child, {
+        "start_date": day.isoformat(), "kind": "late_arrival", "time": "12:30", "reason_code": "RDV",
+        "explanation": "Dentiste"})
+    received = eventually(lambda: [json.loads(b) if isinstance(b, (str, bytes)) else b for b in school_listener()])
+    event = received[0]
+    assert event["type"] == "AbsenceDeclared" and event["source"] == "attendance"
+    assert event["data"]["declaration_id"] == answer["declaration_id"]
+    assert event["data"]["time"] == "12:30" and event["data"]["parent_id"] == parent
+    declared = absences_of(rpc, parent, child)["declarations"]
+    assert [d["declaration_id"] for d in declared] == [answer["declaration_id"]]
+
+
+@pytest.mark.parametrize("declaration, code, field", [
+    ({"start_date": "2020-01-06", "kind": "full_day", "reason_code": "MAL"}, "date_in_past", "start_date"),
+    ({"start_date": "not a date", "kind": "full_day", "reason_code": "MAL"}, "invalid_date", "start_date"),
+    ({"kind": "full_day", "reason_code": "MAL"}, "required", "start_date"),
+    ({"start_date": "NEXT", "kind": "nap", "reason_code": "MAL"}, "invalid_choice", "kind"),
+    ({"start_date": "NEXT", "kind": "late_arrival", "time": "06:00", "reason_code": "MAL"},
+     "time_outside_school_day", "time"),
+    ({"start_date": "NEXT", "kind": "full_day", "reason_code": "VACANCES"}, "invalid_choice", "reason_code"),
+    ({"start_date": "NEXT", "kind": "full_day", "reason_code": "MAL", "explanation": "x" * 501},
+     "invalid_length", "explanation"),
+    ({"start_date": "NEXT", "kind": "full_day", "reason_code": "MAL", "hack": 1}, "unknown_field", "hack"),
+])
+def test_a_bad_declaration_gets_a_clear_error_and_changes_nothing(rpc, family, declaration, code, field):
+    parent, child = family
+    if declaration.get("start_date") == "NEXT":
+        declaration = {**declaration, "start_date": next_school_day(school_today()).isoformat()}
+    with pytest.raises(DomainError) as refused:
+        rpc.attendance.declare_absence(parent, child, declaration)
+    assert (refused.value.code, refused.value.field) == (code, field)
+    assert absences_of(rpc, parent, child)["declarations"] == []
+
+
+def test_a_recorded_absence_is_justified_once(rpc, amqp_url, family, school_listener):
+    parent, child = family
+    recorded = absence_event(child)
+    publish([recorded], amqp_url)
+    eventually(lambda: absences_of(rpc, parent, child)["to_justify"])
+    absence_id = recorded.data["absence_id"]
+    rpc.attendance.justify_absence(parent, child, absence_id, {"reason_code": "MAL", "explanation": "Fièvre"})
+    answer = absences_of(rpc, parent, child)
+    assert answer["to_justify"] == [] and answer["absences"][0]["justified"] is True
+    with pytest.raises(Conflict) as twice:
+        rpc.attendance.justify_absence(parent, child, absence_id, {"reason_code": "MAL"})
+    assert twice.value.code == "already_justified"
+    received = eventually(lambda: school_listener())
+    motivated = json.loads(received[0]) if isinstance(received[0], (str, bytes)) else received[0]
+    assert motivated["type"] == "AbsenceMotivated" and motivated["data"]["absence_id"] == absence_id
+
+
+def test_invalid_events_are_dead_lettered_with_their_reason_and_do_not_block_the_queue(
+        rpc, amqp_url, family):
+    parent, child = family
+    bad = absence_event(child).to_dict()
+    bad["data"]["student_id"] = ""
+    with Connection(amqp_url) as connection:
+        producer = connection.Producer()
+        exchange = Exchange("sis.events", "topic", durable=True)
+        producer.publish(json.dumps(bad), exchange=exchange, routing_key="AbsenceRecorded",
+                         content_type="application/json", message_id=bad["id"], declare=[exchange])
+        producer.publish("{not json", exchange=exchange, routing_key="AbsenceRecorded",
+                         content_type="application/json", message_id="garbage-1")
+    good = absence_event(child)
+    publish([good], amqp_url)
+    eventually(lambda: absences_of(rpc, parent, child)["absences"])
+    letters = eventually(lambda: [letter for letter in deadletters.peek(amqp_url, "attendance")
+                                  if letter["event_id"] in (bad["id"], "garbage-1")]
+                         if len([letter for letter in deadletters.peek(amqp_url, "attendance")
+                                 if letter["event_id"] in (bad["id"], "garbage-1")]) == 2 else None)
+    reasons = {letter["event_id"]: letter["reason"] for letter in letters}
+    assert "data.student_id" in reasons[bad["id"]]
+    assert "JSON" in reasons["garbage-1"]
+    assert all(letter["queue"] == "attendance.sis" for letter in letters)

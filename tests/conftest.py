@@ -1,0 +1,101 @@
+"""The top of the test suite: green threads first, then the real servers.
+
+nameko's code hangs under plain pytest unless eventlet has patched the standard library before
+anything else imports it; servicekit sets psycopg's wait function before psycopg loads.
+"""
+from servicekit.green import patch
+
+patch()
+
+import json  # noqa: E402
+import os  # noqa: E402
+import urllib.request  # noqa: E402
+from base64 import b64encode  # noqa: E402
+from urllib.parse import quote  # noqa: E402
+
+import pytest  # noqa: E402
+from tests.support import service_config, wait_ready  # noqa: E402
+
+SESSION = f"t{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def portal_env():
+    """The local servers, started by the same script a developer runs, and their settings."""
+    from tests import local_env
+
+    local_env.load()
+    return os.environ
+
+
+def _rabbit_api(method: str, path: str) -> None:
+    request = urllib.request.Request(f"{os.environ['PORTAL_RABBIT_HTTP_URL']}/api/{path}", method=method)
+    token = b64encode(f"{os.environ['PORTAL_AMQP_USER']}:{os.environ['PORTAL_AMQP_PASSWORD']}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    request.add_header("Content-Type", "application/json")
+    if method == "PUT" and path.startswith("permissions/"):
+        request.data = json.dumps({"configure": ".*", "write": ".*", "read": ".*"}).encode()
+    urllib.request.urlopen(request, timeout=30).close()
+
+
+@pytest.fixture(scope="session")
+def amqp_url(portal_env):
+    """A RabbitMQ vhost of this test session's own, removed at the end."""
+    vhost = SESSION
+    _rabbit_api("PUT", f"vhosts/{vhost}")
+    _rabbit_api("PUT", f"permissions/{vhost}/{quote(os.environ['PORTAL_AMQP_USER'])}")
+    yield f"{os.environ['PORTAL_AMQP_URL_BASE']}/{vhost}"
+    _rabbit_api("DELETE", f"vhosts/{vhost}")
+
+
+@pytest.fixture(scope="session")
+def database_url(portal_env):
+    """``database_url(service)``: a migrated database of this session's own for ``service``."""
+    from sqlalchemy import create_engine, text
+
+    from servicekit import migrations
+
+    made = {}
+
+    def make(service: str) -> str:
+        if service not in made:
+            made[service] = f"{os.environ['PORTAL_PG_URL_BASE']}/{SESSION}_{service}"
+            migrations.upgrade(service, made[service])
+        return made[service]
+
+    yield make
+    admin = create_engine(f"{os.environ['PORTAL_PG_URL_BASE']}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for url in made.values():
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def start_service(amqp_url, database_url):
+    """``start_service(ServiceClass, **config)``: a running nameko container of the service on
+    the session's vhost and database, ready (consuming, relaying) when returned."""
+    from nameko.containers import ServiceContainer
+
+    started = []
+
+    def start(service_class, **overrides):
+        config = service_config(service_class.name, amqp_url, database_url(service_class.name), **overrides)
+        container = ServiceContainer(service_class, config)
+        container.start()
+        started.append(container)
+        wait_ready(container)
+        return container
+
+    yield start
+    for container in reversed(started):
+        container.stop()
+
+
+@pytest.fixture
+def rpc(amqp_url):
+    """``rpc.<service>.<method>(...)`` against the running services."""
+    from nameko.standalone.rpc import ClusterRpcProxy
+
+    with ClusterRpcProxy({"AMQP_URI": amqp_url, "serializer": "json"}, timeout=20) as proxy:
+        yield proxy

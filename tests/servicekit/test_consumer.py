@@ -1,0 +1,89 @@
+"""The batching consumer: retries with back-off, dead letters with their reason, replay, and
+never a blocked queue."""
+import json
+import urllib.request
+import uuid
+
+from sqlalchemy import text
+
+from contracts import Envelope
+from contracts.publish import publish
+from servicekit import deadletters, store
+from servicekit.consumer import event_stream
+from servicekit.database import Database
+from servicekit.ops import Operations
+from tests.support import eventually
+
+BROKEN = set()  # absence ids the probe cannot apply, until a fix clears them
+
+
+class Probe:
+    """A minimal service: stores what it takes in, and fails on the absences it is told to."""
+
+    name = "probe"
+    db = Database()
+    ops = Operations()
+
+    @event_stream("sis", ["AbsenceRecorded"], batch_size=50)
+    def take_in(self, events):
+        with self.db.begin() as conn:
+            fresh = store.admit(conn, events)
+            for event in fresh:
+                if event.data["absence_id"] in BROKEN:
+                    raise RuntimeError(f"cannot apply {event.data['absence_id']}")
+        return fresh
+
+
+def absence(absence_id):
+    return Envelope.new("AbsenceRecorded", "sis", "student-1", {
+        "absence_id": absence_id, "student_id": "student-1", "school_id": "school-1", "date": "2026-11-02",
+        "kind": "absence", "period": "full_day", "requires_justification": True}, "corr")
+
+
+def stored_ids(container):
+    engine = next(e for e in container.extensions if isinstance(e, Database)).engine
+    with engine.connect() as conn:
+        return {row[0] for row in conn.execute(text("SELECT data->>'absence_id' FROM events"))}
+
+
+def metrics_text(container) -> str:
+    ops = next(e for e in container.extensions if isinstance(e, Operations))
+    with urllib.request.urlopen(f"http://127.0.0.1:{ops.port}/metrics", timeout=5) as answer:
+        return answer.read().decode()
+
+
+def test_a_poison_event_is_retried_then_dead_lettered_and_replayed_after_a_fix(start_service, amqp_url):
+    probe = start_service(Probe)
+    poison = f"poison-{uuid.uuid4().hex[:6]}"
+    BROKEN.add(poison)
+    before, after = [absence(f"ok-{uuid.uuid4().hex[:6]}") for _ in range(30)], [absence(f"ok-{uuid.uuid4().hex[:6]}")]
+    publish(before + [absence(poison)] + after, amqp_url)
+
+    # The events around it are applied at once; the poison one is not.
+    good = {e.data["absence_id"] for e in before + after}
+    eventually(lambda: good <= stored_ids(probe))
+    letters = eventually(lambda: [d for d in deadletters.peek(amqp_url, "probe") if "cannot apply" in (d["reason"] or "")])
+    assert len(letters) == 1 and poison in letters[0]["reason"]
+    assert letters[0]["queue"] == "probe.sis"
+    assert poison not in stored_ids(probe)
+    metrics = metrics_text(probe)
+    assert 'portal_probe_events_handled_total{outcome="retried",source="sis",type="AbsenceRecorded"} 2.0' in metrics
+    assert 'portal_probe_dead_letters_total{reason="handler_failed",source="sis"} 1.0' in metrics
+
+    BROKEN.discard(poison)
+    assert deadletters.replay(amqp_url, "probe", {letters[0]["event_id"]}) == [letters[0]["event_id"]]
+    eventually(lambda: poison in stored_ids(probe))
+    assert not [d for d in deadletters.peek(amqp_url, "probe") if d["event_id"] == letters[0]["event_id"]]
+
+
+def test_the_ops_endpoints_answer(start_service):
+    probe = start_service(Probe)
+    ops = next(e for e in probe.extensions if isinstance(e, Operations))
+    with urllib.request.urlopen(f"http://127.0.0.1:{ops.port}/healthz", timeout=5) as answer:
+        assert json.load(answer)["status"] == "alive"
+    with urllib.request.urlopen(f"http://127.0.0.1:{ops.port}/readyz", timeout=5) as answer:
+        assert json.load(answer) == {"ready": True, "problems": []}
+    metrics = metrics_text(probe)
+    for name in ("portal_probe_queue_depth_messages", "portal_probe_dead_letter_queue_messages",
+                 "process_resident_memory_bytes"):
+        assert name in metrics

@@ -1,0 +1,78 @@
+"""The event store: optimistic concurrency, streams, the inbox, position order."""
+import uuid
+
+import pytest
+from sqlalchemy import create_engine
+
+from contracts import Envelope
+from services.attendance.domain import StudentAttendance
+from servicekit import store
+
+PARENT = "0b6f3a52-3c1e-4d8a-9f51-2f4c7f9e8a10"
+
+
+def motivated(student, absence):
+    return Envelope.new("AbsenceMotivated", "attendance", student, {
+        "absence_id": absence, "student_id": student, "parent_id": PARENT, "reason_code": "MAL"}, "corr")
+
+
+def recorded(student):
+    return Envelope.new("AbsenceRecorded", "sis", student, {
+        "absence_id": uuid.uuid4().hex, "student_id": student, "school_id": "s", "date": "2026-11-02",
+        "kind": "absence", "period": "full_day", "requires_justification": True}, "corr")
+
+
+@pytest.fixture
+def engine(database_url):
+    engine = create_engine(database_url("attendance"))
+    yield engine
+    engine.dispose()
+
+
+def test_a_stale_writer_is_refused_and_the_stream_keeps_its_order(engine):
+    student = f"s-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        assert store.append(conn, 0, [motivated(student, "a1"), motivated(student, "a2")]) == 2
+    with pytest.raises(store.ConcurrencyError):
+        with engine.begin() as conn:
+            store.append(conn, 1, [motivated(student, "a3")])
+    with engine.begin() as conn:
+        store.append(conn, 2, [motivated(student, "a3")])
+        assert [e.data["absence_id"] for e in store.load_stream(conn, student)] == ["a1", "a2", "a3"]
+
+
+def test_an_aggregate_saved_from_an_old_version_is_refused(engine):
+    student = f"s-{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        first = store.load(conn, StudentAttendance, student)
+        second = store.load(conn, StudentAttendance, student)
+    first.record(motivated(student, "a1"))
+    second.record(motivated(student, "a1"))
+    with engine.begin() as conn:
+        store.save(conn, first)
+    with pytest.raises(store.ConcurrencyError):
+        with engine.begin() as conn:
+            store.save(conn, second)
+    with engine.begin() as conn:
+        assert store.load(conn, StudentAttendance, student).justified == {"a1"}
+
+
+def test_the_inbox_admits_an_event_once(engine):
+    student = f"s-{uuid.uuid4().hex[:8]}"
+    first, second = recorded(student), recorded(student)
+    with engine.begin() as conn:
+        assert [e.id for e in store.admit(conn, [first, first])] == [first.id]
+    with engine.begin() as conn:
+        assert [e.id for e in store.admit(conn, [first, second])] == [second.id]
+        # Events taken in are not the service's own stream.
+        assert store.load_stream(conn, student) == []
+
+
+def test_read_all_returns_every_event_in_position_order(engine):
+    student = f"s-{uuid.uuid4().hex[:8]}"
+    events = [recorded(student) for _ in range(5)]
+    with engine.begin() as conn:
+        store.admit(conn, events)
+        ids = [e.id for chunk in store.read_all(conn, chunk=2) for e in chunk]
+    positions = [ids.index(e.id) for e in events]
+    assert positions == sorted(positions)
