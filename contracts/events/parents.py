@@ -35,7 +35,7 @@ class ParentAccountClosed(EventSchema):
 @event("linking", subject="parent_id", consumers=("attendance", "grades", "billing", "notices"),
        example={"parent_id": PARENT, "student_id": "css-trois-lacs.1234567",
                 "school_id": "css-trois-lacs.ecole-du-ruisseau", "org_id": "css-trois-lacs",
-                "method": "email"})
+                "method": "email", "guardian_id": "css-trois-lacs.r-88412"})
 class ChildLinked(EventSchema):
     """A parent proved a child is theirs; services may now answer that parent about the child."""
     parent_id = f.Uuid()
@@ -44,6 +44,8 @@ class ChildLinked(EventSchema):
     org_id = f.Id()
     method = f.Choice("email", "pin", metadata={
         "description": "email: the parent's verified email is a guardian email on the record"})
+    guardian_id = f.Id(required=False, metadata={
+        "description": "the guardian on the record the parent proved to be (whose PIN, for pin)"})
 
 
 @event("linking", subject="parent_id", consumers=("attendance", "grades", "billing", "notices"),
