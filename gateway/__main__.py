@@ -1,0 +1,60 @@
+"""``python -m gateway``: serve the API and the web client on PORTAL_GATEWAY_HOST:PORTAL_GATEWAY_PORT."""
+from servicekit.green import patch
+
+patch()
+
+import logging  # noqa: E402
+import os  # noqa: E402
+import signal  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import eventlet  # noqa: E402
+import eventlet.wsgi  # noqa: E402
+
+from servicekit import config, logs  # noqa: E402
+
+from .app import Gateway, Settings  # noqa: E402
+
+MAX_CONNECTIONS = 5000  # open event streams and API requests, each one green thread
+
+
+def settings_from_env() -> Settings:
+    keycloak = os.environ.get("PORTAL_KEYCLOAK_URL", "http://127.0.0.1:8180")
+    realm = os.environ.get("PORTAL_KEYCLOAK_REALM", "portal")
+    dist = Path(os.environ.get("PORTAL_WEB_DIST") or Path(__file__).resolve().parent.parent / "web" / "dist")
+    return Settings(
+        amqp_url=config.amqp_url(),
+        issuer=os.environ.get("PORTAL_TOKEN_ISSUER") or f"{keycloak}/realms/{realm}",
+        audience=os.environ.get("PORTAL_API_AUDIENCE", "portal-api"),
+        web_client_id=os.environ.get("PORTAL_WEB_CLIENT_ID", "portal-web"),
+        web_dist=dist,
+        tile_deadline=float(os.environ.get("PORTAL_TILE_DEADLINE", "0.3")),
+    )
+
+
+def main() -> int:
+    from servicekit.tokens import TokenVerifier
+
+    logs.configure("gateway")
+    settings = settings_from_env()
+    gateway = Gateway(settings, TokenVerifier(settings.issuer, settings.audience))
+    gateway.start()
+    host = os.environ.get("PORTAL_GATEWAY_HOST", "127.0.0.1")
+    port = int(os.environ.get("PORTAL_GATEWAY_PORT", "8000"))
+    sock = eventlet.listen((host, port), backlog=1024)
+    server = eventlet.spawn(eventlet.wsgi.server, sock, gateway, max_size=MAX_CONNECTIONS, log_output=False,
+                            keepalive=True, socket_timeout=None)
+
+    def shutdown(signum, frame):
+        server.kill()
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    logging.getLogger(__name__).info("gateway listening on %s:%d", host, port)
+    server.wait()  # until a signal kills it
+    gateway.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

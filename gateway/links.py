@@ -1,0 +1,32 @@
+"""Is this child the parent's? linking's answer, cached briefly.
+
+Every child-scoped route asks; a dashboard would otherwise cost one more round trip each time.
+``ChildLinked``/``ChildUnlinked`` seen on the bus drop the parent's answers at once, so the cache
+never delays an auto-unlink on this gateway; the short lifetime bounds it on the others.
+"""
+from __future__ import annotations
+
+import time
+
+from .rpc import RpcClient
+
+
+class LinkCache:
+    def __init__(self, rpc: RpcClient, ttl: float = 5.0, timeout: float = 2.0):
+        self.rpc, self.ttl, self.timeout = rpc, ttl, timeout
+        self._answers: dict[str, dict[str, tuple[bool, float]]] = {}  # parent -> child -> (answer, until)
+
+    def is_linked(self, parent_id: str, student_id: str, correlation_id: str | None = None) -> bool:
+        now = time.monotonic()
+        cached = self._answers.get(parent_id, {}).get(student_id)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        linked = bool(self.rpc.call("linking", "is_linked", parent_id, student_id,
+                                    timeout=self.timeout, correlation_id=correlation_id))
+        if len(self._answers) > 100_000:
+            self._answers.clear()  # bounded memory; a refill costs one call per parent and child
+        self._answers.setdefault(parent_id, {})[student_id] = (linked, now + self.ttl)
+        return linked
+
+    def forget(self, parent_id: str) -> None:
+        self._answers.pop(parent_id, None)
