@@ -1,0 +1,324 @@
+"""Linking's rules: proving a child is yours, keeping links right over time, re-enrolment and
+requests for corrections.
+
+Pure Python: the service reads the school directory and hands in what it found; what comes out
+is events to store or a DomainError to answer with. The name rule is written in docs/linking.md.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from contracts import Envelope, pin_hash
+from contracts.fields import PERMANENT_CODE_PATTERN, STUDENT_NUMBER_PATTERN
+from servicekit.aggregate import Aggregate
+from servicekit.errors import Conflict, DomainError
+
+SCHOOL_TIME = ZoneInfo("America/Toronto")
+
+# Identity proofing is guessable: this many failures in the window lock the parent, or the
+# child, out of linking until the oldest of them leaves the window.
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(hours=1)
+
+PIN_PATTERN = re.compile(r"^[0-9]{4,10}$")
+_SPACES = re.compile(r"\s+")
+# Typed apostrophes vary with the keyboard (a phone types ’): one apostrophe for all of them.
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
+_NAME_PUNCTUATION = set(" -'.")
+
+
+def school_today(now: datetime | None = None) -> date:
+    return (now or datetime.now(SCHOOL_TIME)).astimezone(SCHOOL_TIME).date()
+
+
+# -- names ---------------------------------------------------------------------------------------
+
+def name_key(name: str) -> str:
+    """A name as compared: Unicode NFC, case folded, apostrophes unified, surrounding spaces
+    dropped and inner runs of spaces made one. Accents, hyphens and spaces between words still
+    count, as the guides warn parents."""
+    folded = unicodedata.normalize("NFC", unicodedata.normalize("NFC", name).casefold())
+    return _SPACES.sub(" ", folded.translate(_APOSTROPHES)).strip()
+
+
+def _script(char: str) -> str:
+    # Unicode names start with the script for letters: "LATIN SMALL LETTER E WITH ACUTE".
+    return unicodedata.name(char, "UNKNOWN").split(" ")[0]
+
+
+def check_name(name: str, field: str) -> str:
+    """The name's comparison key, or the error a parent can act on."""
+    key = name_key(name)
+    if not key:
+        raise DomainError("required", field=field)
+    if len(key) > 100:
+        raise DomainError("invalid_length", field=field, params={"max": 100})
+    scripts = set()
+    for char in key:
+        if char in _NAME_PUNCTUATION:
+            continue
+        if not unicodedata.category(char).startswith(("L", "M")):
+            raise DomainError("invalid_name", field=field)
+        if unicodedata.category(char).startswith("L"):
+            scripts.add(_script(char))
+    if len(scripts) > 1:
+        raise DomainError("name_mixed_scripts", field=field)
+    return key
+
+
+def search_key(text: str) -> str:
+    """Directory search ignores accents and case: "trois-lacs" finds "Trois-Lacs"."""
+    decomposed = unicodedata.normalize("NFKD", name_key(text))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+# -- the identifying fields of the form --------------------------------------------------------
+
+@dataclass(frozen=True)
+class LinkRequest:
+    """The "Associer un enfant" form, checked: keys of the names, and exactly one of the student
+    number, the permanent code or the school's PIN."""
+
+    org_id: str
+    last_name: str
+    first_name: str
+    birth_date: date
+    student_number: str | None = None
+    permanent_code: str | None = None
+    pin: str | None = None
+
+    @property
+    def method(self) -> str:
+        return "pin" if self.pin else "email"
+
+
+def check_link_request(org_id: str, last_name: str, first_name: str, birth_date: date,
+                       student_number: str | None, permanent_code: str | None, pin: str | None,
+                       today: date) -> LinkRequest:
+    """Every format rule, before anything is looked up."""
+    last = check_name(last_name, "last_name")
+    first = check_name(first_name, "first_name")
+    if birth_date > today:
+        raise DomainError("birth_date_in_future", field="birth_date")
+    if birth_date < today - timedelta(days=366 * 30):
+        raise DomainError("birth_date_out_of_range", field="birth_date")
+    given = [name for name, value in (("student_number", student_number), ("permanent_code", permanent_code),
+                                      ("pin", pin)) if value not in (None, "")]
+    if not given:
+        raise DomainError("identifier_required", field="student_number")
+    if len(given) > 1:
+        raise DomainError("one_identifier_only", field=given[1])
+    if student_number:
+        student_number = student_number.strip()
+        if not re.match(STUDENT_NUMBER_PATTERN, student_number):
+            raise DomainError("invalid_student_number", field="student_number")
+    if permanent_code:
+        permanent_code = permanent_code.replace(" ", "").upper()
+        if not re.match(PERMANENT_CODE_PATTERN, permanent_code):
+            raise DomainError("invalid_permanent_code", field="permanent_code")
+    if pin:
+        pin = pin.strip()
+        if not PIN_PATTERN.match(pin):
+            raise DomainError("invalid_pin", field="pin")
+    return LinkRequest(org_id, last, first, birth_date, student_number or None, permanent_code or None, pin or None)
+
+
+# -- what the school's record says ---------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Student:
+    student_id: str
+    org_id: str
+    school_id: str
+    last_name: str
+    first_name: str
+    birth_date: date
+    withdrawn: bool
+
+
+@dataclass(frozen=True)
+class Guardian:
+    guardian_id: str
+    email: str | None
+    principal: bool
+    access: bool
+    removed: bool
+
+    def stands_for(self, email: str | None) -> bool:
+        return not self.removed and email is not None and self.email == email
+
+
+@dataclass(frozen=True)
+class Pin:
+    guardian_id: str
+    pin_hash: str
+    expires_on: date
+    used: bool
+
+
+@dataclass(frozen=True)
+class Match:
+    student: Student
+    method: str
+    guardian_id: str
+
+
+def attempt_key(request: LinkRequest, student: Student | None) -> str:
+    """Whose failures an attempt counts against: the child when the form names one, else what
+    was typed (so that a lockout says nothing about whether the child exists)."""
+    if student is not None:
+        return student.student_id
+    typed = request.student_number or request.permanent_code or \
+        f"{request.last_name}|{request.first_name}|{request.birth_date.isoformat()}"
+    return "typed:" + hashlib.sha256(f"{request.org_id}|{typed}".encode()).hexdigest()
+
+
+def decide_link(request: LinkRequest, student: Student | None, guardians: list[Guardian], pins: list[Pin],
+                parent_email: str | None, today: date) -> Match | None:
+    """The guardian the parent proved to be on the child's record, or None: one answer for
+    every mismatch, never which field was wrong."""
+    if student is None or student.withdrawn or student.org_id != request.org_id:
+        return None
+    if (name_key(student.last_name), name_key(student.first_name)) != (request.last_name, request.first_name):
+        return None
+    if student.birth_date != request.birth_date:
+        return None
+    with_access = {g.guardian_id: g for g in guardians if g.access and not g.removed}
+    if request.pin:
+        typed = pin_hash(student.student_id, request.pin)
+        for pin in pins:
+            if (pin.pin_hash == typed and not pin.used and pin.expires_on >= today
+                    and pin.guardian_id in with_access):
+                return Match(student, "pin", pin.guardian_id)
+        return None
+    for guardian in with_access.values():
+        if guardian.stands_for(parent_email):
+            return Match(student, "email", guardian.guardian_id)
+    return None
+
+
+def retry_at(failures: list[datetime]) -> datetime | None:
+    """When a locked-out parent or child may try again; None when not locked out.
+    ``failures`` are the times of failures inside the window."""
+    if len(failures) < MAX_FAILURES:
+        return None
+    return sorted(failures)[-MAX_FAILURES] + FAILURE_WINDOW
+
+
+# -- links kept right over time -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Link:
+    parent_id: str
+    student_id: str
+    method: str
+    guardian_id: str | None
+
+
+def broken_by(link: Link, student: Student | None, guardians: list[Guardian], parent_email: str | None,
+              parent_closed: bool, cause: str) -> str | None:
+    """Why ``link`` no longer holds (a ChildUnlinked reason), or None while it holds.
+
+    ``cause`` is the reason given when the guardian the link relied on is simply gone: what the
+    triggering event says (guardian removed, an email changed)."""
+    if parent_closed:
+        return "account_closed"
+    if student is None or student.withdrawn:
+        return "withdrawn"
+    if link.method == "pin":
+        relied_on = [g for g in guardians if g.guardian_id == link.guardian_id and not g.removed]
+    else:
+        relied_on = [g for g in guardians if g.stands_for(parent_email)]
+    if any(g.access for g in relied_on):
+        return None
+    return "access_denied" if relied_on else cause
+
+
+class ParentLinks(Aggregate):
+    """The children one parent proved are theirs. Its stream is the parent's id, like the
+    ChildLinked and ChildUnlinked events it holds; it keeps each link announced once."""
+
+    def __init__(self, parent_id: str):
+        super().__init__(parent_id)
+        self.linked: set[str] = set()
+
+    def apply(self, event: Envelope) -> None:
+        if event.type == "ChildLinked":
+            self.linked.add(event.data["student_id"])
+        elif event.type == "ChildUnlinked":
+            self.linked.discard(event.data["student_id"])
+
+    def link(self, match: Match, correlation_id: str) -> Envelope | None:
+        """ChildLinked, or None when the child is already linked to this parent."""
+        if match.student.student_id in self.linked:
+            return None
+        return self._record("ChildLinked", {
+            "parent_id": self.key, "student_id": match.student.student_id, "school_id": match.student.school_id,
+            "org_id": match.student.org_id, "method": match.method, "guardian_id": match.guardian_id,
+        }, correlation_id)
+
+    def unlink(self, student_id: str, reason: str, correlation_id: str) -> Envelope | None:
+        if student_id not in self.linked:
+            return None
+        return self._record("ChildUnlinked", {"parent_id": self.key, "student_id": student_id, "reason": reason},
+                            correlation_id)
+
+    def _record(self, event_type: str, data: dict, correlation_id: str) -> Envelope:
+        event = Envelope.new(event_type, "linking", self.key, data, correlation_id)
+        self.record(event)
+        return event
+
+
+# -- requests from a parent about a child ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReenrollmentPeriod:
+    org_id: str
+    school_year: str
+    opens_on: date
+    closes_on: date
+
+    def is_open(self, today: date) -> bool:
+        return self.opens_on <= today <= self.closes_on
+
+
+class StudentRequests(Aggregate):
+    """What parents asked the school about one student: re-enrolment answers and record
+    corrections. Its stream is the student's id, the subject of the events the school receives."""
+
+    def __init__(self, student_id: str):
+        super().__init__(student_id)
+        self.answered: set[str] = set()
+
+    def apply(self, event: Envelope) -> None:
+        if event.type == "ReenrollmentSubmitted":
+            self.answered.add(event.data["school_year"])
+
+    def submit_reenrollment(self, parent_id: str, principal: bool, period: ReenrollmentPeriod | None,
+                            decision: str, today: date, correlation_id: str) -> Envelope:
+        if period is None or not period.is_open(today):
+            raise DomainError("reenrollment_closed")
+        if not principal:
+            raise DomainError("not_principal_guardian")
+        if period.school_year in self.answered:
+            raise Conflict("reenrollment_already_submitted")
+        return self._record("ReenrollmentSubmitted", {
+            "student_id": self.key, "parent_id": parent_id, "school_year": period.school_year,
+            "decision": decision}, correlation_id)
+
+    def request_correction(self, parent_id: str, field: str, requested_value: str, comment: str | None,
+                           correlation_id: str) -> Envelope:
+        return self._record("RecordCorrectionRequested", {
+            "request_id": str(uuid.uuid4()), "student_id": self.key, "parent_id": parent_id, "field": field,
+            "requested_value": requested_value, "comment": comment}, correlation_id)
+
+    def _record(self, event_type: str, data: dict, correlation_id: str) -> Envelope:
+        event = Envelope.new(event_type, "linking", self.key, data, correlation_id)
+        self.record(event)
+        return event

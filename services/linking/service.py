@@ -1,0 +1,485 @@
+"""The linking service: the school directory, proving which children are a parent's, each child's
+record, "Nous joindre", re-enrolment and requests for corrections.
+
+Entrypoints first; the rules are in ``domain``, the read models in ``projections``.
+"""
+from __future__ import annotations
+
+import functools
+from collections import defaultdict
+from datetime import datetime, timezone
+
+from marshmallow import Schema, fields, validate
+from prometheus_client import Counter
+from sqlalchemy import func, insert, or_, select, text
+
+from servicekit import errors, store
+from servicekit.consumer import event_stream
+from servicekit.database import Database
+from servicekit.ops import Operations
+from servicekit.relay import Relay
+from servicekit.rpc import rpc
+
+from . import domain, projections
+from .tables import (
+    access_log, corrections, courses, guardians, link_attempts, links, organisations, parents, pins,
+    reenrollment_answers, reenrollment_periods, schools, students, transport,
+)
+
+ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
+TYPED = validate.Length(max=1000)  # bounds what is read; the domain says what is wrong with it
+
+
+class LinkRequestSchema(Schema):
+    org_id = ID
+    last_name = fields.String(required=True, validate=TYPED)
+    first_name = fields.String(required=True, validate=TYPED)
+    birth_date = fields.Date(required=True)
+    student_number = fields.String(load_default=None, validate=validate.Length(max=20))
+    permanent_code = fields.String(load_default=None, validate=validate.Length(max=20))
+    pin = fields.String(load_default=None, validate=validate.Length(max=20))
+
+
+class OrganisationQuerySchema(Schema):
+    query = fields.String(load_default="", validate=validate.Length(max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000, error="invalid_page"))
+    page_size = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50, error="invalid_page_size"))
+    kind = fields.String(load_default=None, validate=validate.OneOf(["public", "private"]))
+
+
+class CorrectionSchema(Schema):
+    field = fields.String(required=True, validate=validate.OneOf(["address", "phone", "guardian_email"]))
+    requested_value = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    comment = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+class DecisionSchema(Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(["confirm", "decline"]))
+
+
+class ParentSchema(Schema):
+    parent_id = ID
+
+
+class ChildSchema(ParentSchema):
+    student_id = ID
+
+
+# What each event that can break links says when the guardian a link relied on is gone.
+STUDENT_CAUSES = {"StudentWithdrawn": "withdrawn", "GuardianRemoved": "guardian_removed",
+                  "GuardianAssigned": "email_changed"}
+PARENT_CAUSES = {"ParentVerified": "email_changed", "ParentEmailChanged": "email_changed",
+                 "ParentAccountClosed": "account_closed"}
+
+
+@functools.cache
+def link_attempts_counter() -> Counter:
+    # One registration per process, however many containers a test starts.
+    return Counter("portal_linking_link_attempts_total", "Tries of the link form, by outcome.", ["outcome"])
+
+
+class LinkingService:
+    name = "linking"
+
+    db = Database()
+    ops = Operations()
+    relay = Relay()
+
+    # -- events ---------------------------------------------------------------------------------
+
+    @event_stream("sis", projections.SCHOOL_EVENTS)
+    @event_stream("identity", projections.IDENTITY_EVENTS)
+    def take_in(self, events):
+        """Apply the school's and identity's events, then unlink every link they broke."""
+        with self.db.begin() as conn:
+            fresh = store.admit(conn, events)
+            projections.apply(conn, fresh)
+            projections.apply(conn, self._unlink_broken(conn, fresh))
+        return fresh
+
+    # -- the link form --------------------------------------------------------------------------
+
+    @rpc
+    def organisations(self, query="", page=1, page_size=10, kind=None):
+        """School service centres (kind "public") and private schools (kind "private") for the
+        form, searched by name ignoring accents and case, by pages:
+        ``{"items": [{"id", "name", "kind"}], "page", "page_size", "total"}``."""
+        asked = errors.load(OrganisationQuerySchema(), {"query": query or "", "page": page, "page_size": page_size,
+                                                        "kind": kind})
+        conditions = [organisations.c.search_key.contains(domain.search_key(asked["query"]), autoescape=True)]
+        if asked["kind"]:
+            conditions.append(organisations.c.kind == asked["kind"])
+        with self.db.begin() as conn:
+            total = conn.execute(select(func.count()).select_from(organisations).where(*conditions)).scalar_one()
+            rows = conn.execute(
+                select(organisations).where(*conditions).order_by(organisations.c.search_key, organisations.c.org_id)
+                .offset((asked["page"] - 1) * asked["page_size"]).limit(asked["page_size"])
+            ).all()
+        return {"items": [{"id": r.org_id, "name": r.name, "kind": r.kind} for r in rows],
+                "page": asked["page"], "page_size": asked["page_size"], "total": total}
+
+    @rpc
+    def link_child(self, parent_id, request):
+        """"Associer un enfant à mon compte". ``request``: ``{"org_id", "last_name",
+        "first_name", "birth_date" (YYYY-MM-DD)}`` and exactly one of ``"student_number"``
+        (numéro de fiche), ``"permanent_code"`` (then the parent's verified email must be a
+        guardian email on the record) or ``"pin"`` (the school's PIN for a guardian).
+
+        Returns ``{"linked": true, "already_linked": bool, "child": <as in children()>}``. Every
+        mismatch is ``link_mismatch`` without the field; too many failures per parent or per child
+        is ``link_locked`` (429) with ``retry_after`` seconds and ``retry_at``."""
+        try:
+            asked = errors.load(LinkRequestSchema(), request)
+            errors.load(ParentSchema(), {"parent_id": parent_id})
+            typed = domain.check_link_request(
+                asked["org_id"], asked["last_name"], asked["first_name"], asked["birth_date"],
+                asked["student_number"], asked["permanent_code"], asked["pin"], domain.school_today())
+        except errors.DomainError:
+            link_attempts_counter().labels("invalid").inc()
+            raise
+        outcome, answer = store.transact(self.db, lambda conn: self._attempt(conn, parent_id, typed))
+        link_attempts_counter().labels(outcome).inc()
+        if isinstance(answer, errors.DomainError):
+            raise answer
+        return answer
+
+    def _attempt(self, conn, parent_id: str, typed: domain.LinkRequest):
+        """(outcome, answer or the error to raise once the attempt is committed)."""
+        parent = conn.execute(select(parents).where(parents.c.parent_id == parent_id)).first()
+        if parent is None or parent.closed:
+            # identity's ParentVerified is not here yet: nothing to count against anyone
+            return "not_verified", errors.DomainError("account_not_verified")
+        if conn.execute(select(organisations.c.org_id).where(organisations.c.org_id == typed.org_id)).first() is None:
+            return "invalid", errors.NotFound("organisation_not_found", field="org_id")
+        candidates = self._candidates(conn, typed)
+        key = domain.attempt_key(typed, candidates[0] if candidates else None)
+        for lock in (parent_id, key):  # one attempt at a time per parent and per child
+            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"link:{lock}"})
+        now = datetime.now(timezone.utc)
+        retry_at = max(filter(None, (domain.retry_at(self._failures(conn, column, value, now))
+                                     for column, value in (("parent_id", parent_id), ("attempt_key", key)))),
+                       default=None)
+        if retry_at is not None:
+            self._note_attempt(conn, parent_id, key, "locked_out")
+            seconds = max(int((retry_at - now).total_seconds()) + 1, 1)
+            return "locked_out", errors.TooManyAttempts("link_locked", params={
+                "retry_after": seconds, "retry_at": retry_at.isoformat(timespec="seconds")})
+        match = None
+        for student in candidates:
+            match = domain.decide_link(typed, student, self._guardians(conn, [student.student_id])[student.student_id],
+                                       self._pins(conn, student.student_id), parent.email, domain.school_today())
+            if match is not None:
+                break
+        if match is None:
+            self._note_attempt(conn, parent_id, key, "mismatch")
+            return "mismatch", errors.DomainError("link_mismatch")
+        family = store.load(conn, domain.ParentLinks, parent_id)
+        linked = family.link(match, self.ops.correlation_id)
+        projections.apply(conn, store.save(conn, family))
+        outcome = "linked" if linked is not None else "already_linked"
+        self._note_attempt(conn, parent_id, key, outcome)
+        child = self._children(conn, parent_id, [match.student.student_id], "link_child")
+        return outcome, {"linked": True, "already_linked": linked is None, "child": child[0]}
+
+    def _candidates(self, conn, typed: domain.LinkRequest) -> list[domain.Student]:
+        query = select(students).where(students.c.org_id == typed.org_id)
+        if typed.student_number:
+            query = query.where(students.c.student_number == typed.student_number)
+        elif typed.permanent_code:
+            query = query.where(students.c.permanent_code == typed.permanent_code)
+        else:
+            query = query.where(students.c.birth_date == typed.birth_date)
+        found = [_student(row) for row in conn.execute(query.order_by(students.c.student_id))]
+        if typed.pin:  # the PIN names no child: the names and birth date do
+            found = [s for s in found if (domain.name_key(s.last_name), domain.name_key(s.first_name))
+                     == (typed.last_name, typed.first_name)]
+        return found
+
+    @staticmethod
+    def _failures(conn, column: str, value: str, now: datetime) -> list[datetime]:
+        return list(conn.execute(
+            select(link_attempts.c.at).where(link_attempts.c[column] == value, link_attempts.c.outcome == "mismatch",
+                                             link_attempts.c.at > now - domain.FAILURE_WINDOW)
+        ).scalars())
+
+    @staticmethod
+    def _note_attempt(conn, parent_id: str, key: str, outcome: str) -> None:
+        conn.execute(insert(link_attempts).values(parent_id=parent_id, attempt_key=key, outcome=outcome))
+
+    # -- queries about the family and a child -------------------------------------------------
+
+    @rpc
+    def children(self, parent_id):
+        """The family: ``[{"student_id", "first_name", "last_name", "school": {"id", "name"},
+        "org": {"id", "name"}, "grade", "tiles": [...], "principal": bool}]`` by first name."""
+        errors.load(ParentSchema(), {"parent_id": parent_id})
+        with self.db.begin() as conn:
+            return self._children(conn, parent_id, None, "children")
+
+    @rpc
+    def is_linked(self, parent_id, student_id) -> bool:
+        """Whether the child is linked to the parent (the gateway asks before every child route)."""
+        if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in (parent_id, student_id)):
+            return False
+        with self.db.begin() as conn:
+            return self._link(conn, parent_id, student_id) is not None
+
+    @rpc
+    def record(self, parent_id, student_id):
+        """The child's record ("Dossier"): ``{"student": {...}, "school", "org", "school_year",
+        "courses": [{"code", "name", "teacher_name", "teacher_email" (null unless the teacher
+        published it), "group"}], "transport": {"route", "stop", "morning_pickup",
+        "afternoon_dropoff"} or null, "principal"}``."""
+        with self.db.begin() as conn:
+            self._linked(conn, parent_id, student_id, "record")
+            child = self._children(conn, parent_id, [student_id], None)[0]
+            row = conn.execute(select(students).where(students.c.student_id == student_id)).one()
+            year = conn.execute(select(courses).where(courses.c.student_id == student_id)
+                                .order_by(courses.c.school_year.desc()).limit(1)).first()
+            bus = conn.execute(select(transport).where(transport.c.student_id == student_id)).first()
+        return {
+            **child,
+            "student": {"student_id": row.student_id, "last_name": row.last_name, "first_name": row.first_name,
+                        "birth_date": row.birth_date.isoformat(), "grade": row.grade, "group": row.group,
+                        "student_number": row.student_number, "permanent_code": row.permanent_code},
+            "school_year": year.school_year if year else None,
+            "courses": list(year.courses) if year else [],
+            "transport": {"route": bus.route, "stop": bus.stop, "morning_pickup": bus.morning_pickup.strftime("%H:%M"),
+                          "afternoon_dropoff": bus.afternoon_dropoff.strftime("%H:%M")} if bus else None,
+        }
+
+    @rpc
+    def contact(self, parent_id, student_id):
+        """"Nous joindre": ``{"school": {"id", "name", "address", "phone", "email", "website",
+        "principal_name", "contacts": [{"role", "name", "phone", "email"}]}, "org": {"id",
+        "name"}}``."""
+        with self.db.begin() as conn:
+            link = self._linked(conn, parent_id, student_id, "contact")
+            school = conn.execute(select(schools).join(students, students.c.school_id == schools.c.school_id)
+                                  .where(students.c.student_id == link.student_id)).first()
+            if school is None:
+                raise errors.NotFound("school_not_found")
+            org = conn.execute(select(organisations).where(organisations.c.org_id == school.org_id)).first()
+        return {
+            "school": {"id": school.school_id, "name": school.name, "address": school.address, "phone": school.phone,
+                       "email": school.email, "website": school.website, "principal_name": school.principal_name,
+                       "contacts": school.contacts},
+            "org": {"id": school.org_id, "name": org.name if org else None},
+        }
+
+    # -- corrections ----------------------------------------------------------------------------
+
+    @rpc
+    def request_correction(self, parent_id, student_id, request):
+        """Ask the school to correct the record. ``request``: ``{"field": "address" | "phone" |
+        "guardian_email", "requested_value", "comment"?}``; the school system receives
+        ``RecordCorrectionRequested``. Returns ``{"request_id", "status": "pending"}``."""
+        asked = errors.load(CorrectionSchema(), request)
+
+        def ask(conn):
+            self._linked(conn, parent_id, student_id, "request_correction")
+            requests = store.load(conn, domain.StudentRequests, student_id)
+            event = requests.request_correction(parent_id, asked["field"], asked["requested_value"].strip(),
+                                                asked["comment"], self.ops.correlation_id)
+            projections.apply(conn, store.save(conn, requests))
+            return {"request_id": event.data["request_id"], "status": "pending"}
+
+        return store.transact(self.db, ask)
+
+    @rpc
+    def corrections(self, parent_id, student_id):
+        """The parent's requests for this child, newest first: ``[{"request_id", "field",
+        "requested_value", "comment", "requested_at", "status": "pending" | "done" | "rejected",
+        "resolution_comment"}]``."""
+        with self.db.begin() as conn:
+            self._linked(conn, parent_id, student_id, "corrections")
+            rows = conn.execute(select(corrections).where(
+                corrections.c.parent_id == parent_id, corrections.c.student_id == student_id)
+                .order_by(corrections.c.requested_at.desc())).all()
+        return [_correction(row) for row in rows]
+
+    # -- re-enrolment ---------------------------------------------------------------------------
+
+    @rpc
+    def reenrollment(self, parent_id, student_id):
+        """The board's re-enrolment for this child: ``{"period": {"school_year", "opens_on",
+        "closes_on", "open"} or null, "principal": bool, "answer": {"decision",
+        "submitted_at"} or null}``."""
+        with self.db.begin() as conn:
+            link = self._linked(conn, parent_id, student_id, "reenrollment")
+            period = self._period(conn, student_id)
+            principal = self._principal(conn, link)
+            answer = None if period is None else conn.execute(select(reenrollment_answers).where(
+                reenrollment_answers.c.student_id == student_id,
+                reenrollment_answers.c.school_year == period.school_year)).first()
+        return {
+            "period": None if period is None else {
+                "school_year": period.school_year, "opens_on": period.opens_on.isoformat(),
+                "closes_on": period.closes_on.isoformat(), "open": period.is_open(domain.school_today())},
+            "principal": principal,
+            "answer": None if answer is None else {"decision": answer.decision,
+                                                   "submitted_at": answer.submitted_at.isoformat()},
+        }
+
+    @rpc
+    def submit_reenrollment(self, parent_id, student_id, decision):
+        """The principal guardian confirms or declines next year (``decision``: "confirm" or
+        "decline") while the period is open; the school system receives ``ReenrollmentSubmitted``."""
+        asked = errors.load(DecisionSchema(), {"decision": decision})
+
+        def submit(conn):
+            link = self._linked(conn, parent_id, student_id, "submit_reenrollment")
+            requests = store.load(conn, domain.StudentRequests, student_id)
+            event = requests.submit_reenrollment(parent_id, self._principal(conn, link), self._period(conn, student_id),
+                                                 asked["decision"], domain.school_today(), self.ops.correlation_id)
+            projections.apply(conn, store.save(conn, requests))
+            return {"school_year": event.data["school_year"], "decision": event.data["decision"]}
+
+        return store.transact(self.db, submit)
+
+    # -- the parent's own data -------------------------------------------------------------------
+
+    @rpc
+    def export(self, parent_id):
+        """Everything linking holds on the parent and their children ("download my data")."""
+        errors.load(ParentSchema(), {"parent_id": parent_id})
+        with self.db.begin() as conn:
+            parent = conn.execute(select(parents).where(parents.c.parent_id == parent_id)).first()
+            family = self._children(conn, parent_id, None, "export")
+            answers = conn.execute(select(reenrollment_answers).where(
+                reenrollment_answers.c.parent_id == parent_id)).all()
+            asked = conn.execute(select(corrections).where(corrections.c.parent_id == parent_id)
+                                 .order_by(corrections.c.requested_at)).all()
+            attempts = conn.execute(select(link_attempts).where(link_attempts.c.parent_id == parent_id)
+                                    .order_by(link_attempts.c.at)).all()
+            reads = conn.execute(select(access_log).where(access_log.c.parent_id == parent_id)
+                                 .order_by(access_log.c.at)).all()
+        return {
+            "parent": {"parent_id": parent_id, "email": parent.email if parent else None},
+            "children": family,
+            "reenrollment_answers": [{"student_id": a.student_id, "school_year": a.school_year,
+                                      "decision": a.decision, "submitted_at": a.submitted_at.isoformat()}
+                                     for a in answers],
+            "corrections": [{"student_id": row.student_id, **_correction(row)} for row in asked],
+            "link_attempts": [{"outcome": a.outcome, "at": a.at.isoformat()} for a in attempts],
+            "access_log": [{"student_id": r.student_id, "what": r.what, "at": r.at.isoformat()} for r in reads],
+        }
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    @staticmethod
+    def _link(conn, parent_id, student_id):
+        return conn.execute(select(links).where(
+            links.c.parent_id == parent_id, links.c.student_id == student_id, links.c.linked.is_(True))).first()
+
+    def _linked(self, conn, parent_id, student_id, what: str):
+        """The link, or the same NotFound as for a child that does not exist; the read is
+        written to the access log."""
+        errors.load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
+        link = self._link(conn, parent_id, student_id)
+        if link is None:
+            raise errors.NotFound("child_not_found")
+        conn.execute(insert(access_log).values(parent_id=parent_id, student_id=student_id, what=what))
+        return link
+
+    def _children(self, conn, parent_id, student_ids, what: str | None) -> list[dict]:
+        """The linked children (all, or those named) as the family list shows them; each read
+        is logged as ``what`` unless the caller already logged it."""
+        query = (
+            select(links, students.c.first_name, students.c.last_name, students.c.grade,
+                   students.c.school_id.label("current_school"), schools.c.name.label("school_name"),
+                   schools.c.tiles, organisations.c.name.label("org_name"), students.c.org_id.label("current_org"))
+            .join(students, students.c.student_id == links.c.student_id)
+            .outerjoin(schools, schools.c.school_id == students.c.school_id)
+            .outerjoin(organisations, organisations.c.org_id == students.c.org_id)
+            .where(links.c.parent_id == parent_id, links.c.linked.is_(True))
+            .order_by(students.c.first_name, students.c.student_id)
+        )
+        if student_ids is not None:
+            query = query.where(links.c.student_id.in_(student_ids))
+        rows = conn.execute(query).all()
+        if what is not None and rows:
+            conn.execute(insert(access_log), [{"parent_id": parent_id, "student_id": r.student_id, "what": what}
+                                              for r in rows])
+        return [{
+            "student_id": r.student_id, "first_name": r.first_name, "last_name": r.last_name, "grade": r.grade,
+            "school": {"id": r.current_school, "name": r.school_name},
+            "org": {"id": r.current_org, "name": r.org_name},
+            "tiles": list(r.tiles or []), "principal": self._principal(conn, r),
+        } for r in rows]
+
+    def _principal(self, conn, link) -> bool:
+        """Whether the school's record makes this parent the child's principal guardian."""
+        on_record = self._guardians(conn, [link.student_id])[link.student_id]
+        if link.method == "pin":
+            return any(g.principal and g.guardian_id == link.guardian_id and not g.removed for g in on_record)
+        email = conn.execute(select(parents.c.email).where(parents.c.parent_id == link.parent_id)).scalar()
+        return any(g.principal and g.access and g.stands_for(email) for g in on_record)
+
+    @staticmethod
+    def _guardians(conn, student_ids) -> dict[str, list[domain.Guardian]]:
+        found = defaultdict(list)
+        for row in conn.execute(select(guardians).where(guardians.c.student_id.in_(student_ids))):
+            found[row.student_id].append(domain.Guardian(row.guardian_id, row.email, bool(row.principal),
+                                                         bool(row.access), row.removed))
+        return found
+
+    @staticmethod
+    def _pins(conn, student_id) -> list[domain.Pin]:
+        return [domain.Pin(row.guardian_id, row.pin_hash, row.expires_on, row.used_at is not None)
+                for row in conn.execute(select(pins).where(pins.c.student_id == student_id))]
+
+    @staticmethod
+    def _period(conn, student_id) -> domain.ReenrollmentPeriod | None:
+        """The board's period now open for the child, else the next one to open."""
+        row = conn.execute(
+            select(reenrollment_periods).join(students, students.c.org_id == reenrollment_periods.c.org_id)
+            .where(students.c.student_id == student_id, reenrollment_periods.c.closes_on >= domain.school_today())
+            .order_by(reenrollment_periods.c.opens_on).limit(1)).first()
+        return None if row is None else domain.ReenrollmentPeriod(row.org_id, row.school_year, row.opens_on,
+                                                                  row.closes_on)
+
+    def _unlink_broken(self, conn, events) -> list:
+        """ChildUnlinked for every link the events broke; returns the stored events."""
+        student_causes = {e.data["student_id"]: STUDENT_CAUSES[e.type] for e in events if e.type in STUDENT_CAUSES}
+        parent_causes = {e.data["parent_id"]: PARENT_CAUSES[e.type] for e in events if e.type in PARENT_CAUSES}
+        if not student_causes and not parent_causes:
+            return []
+        at_risk = conn.execute(select(links).where(links.c.linked.is_(True), or_(
+            links.c.student_id.in_(student_causes), links.c.parent_id.in_(parent_causes)))).all()
+        if not at_risk:
+            return []
+        student_ids = {link.student_id for link in at_risk}
+        facts = {row.student_id: _student(row) for row in
+                 conn.execute(select(students).where(students.c.student_id.in_(student_ids)))}
+        on_record = self._guardians(conn, student_ids)
+        accounts = {row.parent_id: row for row in conn.execute(
+            select(parents).where(parents.c.parent_id.in_({link.parent_id for link in at_risk})))}
+        broken = defaultdict(list)
+        for link in at_risk:
+            account = accounts.get(link.parent_id)
+            reason = domain.broken_by(
+                domain.Link(link.parent_id, link.student_id, link.method, link.guardian_id),
+                facts.get(link.student_id), on_record[link.student_id], account.email if account else None,
+                bool(account and account.closed),
+                parent_causes.get(link.parent_id) or student_causes.get(link.student_id, "guardian_removed"))
+            if reason:
+                broken[link.parent_id].append((link.student_id, reason))
+        stored = []
+        for parent_id, lost in sorted(broken.items()):
+            family = store.load(conn, domain.ParentLinks, parent_id)
+            for student_id, reason in lost:
+                family.unlink(student_id, reason, self.ops.correlation_id)
+            stored.extend(store.save(conn, family))
+        return stored
+
+
+def _student(row) -> domain.Student:
+    return domain.Student(row.student_id, row.org_id, row.school_id, row.last_name or "", row.first_name or "",
+                          row.birth_date, row.withdrawn)
+
+
+def _correction(row) -> dict:
+    return {"request_id": row.request_id, "field": row.field, "requested_value": row.requested_value,
+            "comment": row.comment, "requested_at": row.requested_at.isoformat() if row.requested_at else None,
+            "status": row.status, "resolution_comment": row.resolution_comment}
