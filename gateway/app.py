@@ -168,10 +168,10 @@ class Gateway:
             self._check_child(args[0], values["student_id"], correlation_id)
             args.append(values["student_id"])
         args += [values[name] for name in route.params]
-        args += [request.args.get(name) for name in route.query]
         if route.body:
             args.append(_body(request))
-        result = self._call_guarded(lambda: self.rpc.call(route.service, route.rpc, *args,
+        options = {name: request.args[name] for name in route.query if name in request.args}
+        result = self._call_guarded(lambda: self.rpc.call(route.service, route.rpc, *args, options=options,
                                                           correlation_id=correlation_id))
         return _json(result, route.status)
 
@@ -269,7 +269,8 @@ class Gateway:
     def _events(self, request: Request, parent_id: str, claims: dict, correlation_id: str) -> Response:
         children = self._call_guarded(lambda: self.rpc.call("linking", "children", parent_id,
                                                             correlation_id=correlation_id))
-        stream = self.live.open(parent_id, [Child(c["student_id"], c["school_id"], c["org_id"]) for c in children])
+        stream = self.live.open(parent_id, [Child(c["student_id"], c["school"]["id"], c["org"]["id"])
+                                            for c in children])
         ends_at = float(claims.get("exp") or time.time() + 3600)
         request.environ["eventlet.minimum_write_chunk_size"] = 0  # each event leaves at once
 

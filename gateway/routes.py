@@ -3,8 +3,8 @@ request becomes its arguments. The HTTP layer (``app``) and the OpenAPI document
 are both read from this table, so they cannot drift apart.
 
 A service method receives, in order: the parent's id (for an authenticated route), the child's
-id (for a child-scoped route, after the link check), the other path parameters, the query
-parameters, then the JSON body.
+id (for a child-scoped route, after the link check), the other path parameters, then the JSON
+body; the query parameters that are given come as keyword arguments.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ class Route:
     tag: str
     child: bool = False  # has <student_id>, checked against the parent's links
     params: tuple[str, ...] = ()  # other path parameters, in the order the method takes them
-    query: tuple[str, ...] = ()
+    query: tuple[str, ...] = ()  # keyword arguments of the method
     body: bool = False
     public: bool = False  # no parent token (account creation and password reset)
     status: int = 200
@@ -49,13 +49,15 @@ ROUTES = (
     # Family and links (linking).
     Route("GET", "/organisations", "linking", "organisations",
           "School service centres and private schools, searchable and paginated", "family",
-          query=("q", "page")),
+          query=("query", "page", "kind")),
     Route("GET", "/children", "linking", "children", "The parent's linked children", "family"),
     Route("POST", "/children", "linking", "link_child", "Link a child with the school record's details",
           "family", body=True, status=201),
     child("GET", "/record", "linking", "record", "The child's record, subjects and teachers, transport", "record"),
     child("POST", "/record/corrections", "linking", "request_correction", "Ask the school to correct the record",
           "record", body=True, status=202),
+    child("GET", "/record/corrections", "linking", "corrections", "The correction requests and their answers",
+          "record"),
     child("GET", "/contact", "linking", "contact", "The school's contact details and principal", "contact"),
     child("GET", "/reenrollment", "linking", "reenrollment", "Re-enrolment for next year, when open",
           "reenrollment"),

@@ -64,16 +64,18 @@ class RpcClient:
 
     # -- calls --------------------------------------------------------------------------------
 
-    def call(self, service: str, method: str, *args, timeout: float | None = None,
+    def call(self, service: str, method: str, *args, options: dict | None = None, timeout: float | None = None,
              correlation_id: str | None = None):
-        return self.call_async(service, method, *args, correlation_id=correlation_id).result(timeout)
+        return self.call_async(service, method, *args, options=options, correlation_id=correlation_id).result(timeout)
 
-    def call_async(self, service: str, method: str, *args, correlation_id: str | None = None) -> "PendingCall":
+    def call_async(self, service: str, method: str, *args, options: dict | None = None,
+                   correlation_id: str | None = None) -> "PendingCall":
+        """Send ``service.method(*args, **options)``; the answer waits in the returned call."""
         call_id = str(uuid.uuid4())
         done = Event()
         self._pending[call_id] = done
         headers = {"nameko.correlation_id": correlation_id} if correlation_id else {}
-        body = json.dumps({"args": list(args), "kwargs": {}})
+        body = json.dumps({"args": list(args), "kwargs": options or {}})
         try:
             self._publish(body, f"{service}.{method}", call_id, headers)
         except (OSError, amqp.exceptions.AMQPError) as exc:
