@@ -8,60 +8,13 @@
 # Pids in $PORTAL_STATE_DIR/pids/, logs in $PORTAL_STATE_DIR/logs/.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/processes.sh"
 
-pid_dir="$PORTAL_STATE_DIR/pids"
-log_dir="$PORTAL_STATE_DIR/logs"
-mkdir -p "$pid_dir" "$log_dir" "$PORTAL_MAIL_DIR"
+mkdir -p "$PORTAL_MAIL_DIR"
 pg_bin=/usr/lib/postgresql/15/bin
 keycloak_state="$PORTAL_STATE_DIR/keycloak"
 rabbitmq_node="portal@localhost"
-
-say() { echo "servers: $*"; }
-die() { echo "servers: ERROR: $*" >&2; exit 1; }
 is_root() { [ "$(id -u)" = 0 ]; }
-
-# --- pids ------------------------------------------------------------------------------------
-# The pid recorded for <name>, when that process is still alive and still the program we started
-# (a recycled pid must never be signalled).
-recorded_pid() {
-    local name=$1 program=$2 pid
-    pid=$(cat "$pid_dir/$name.pid" 2>/dev/null) || return 1
-    if kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$program"; then
-        echo "$pid"
-    else
-        rm -f "$pid_dir/$name.pid"
-        return 1
-    fi
-}
-
-# stop_recorded <name> <program> <signal> <seconds>: signal, wait, then kill what is left.
-stop_recorded() {
-    local name=$1 program=$2 signal=$3 seconds=$4 pid deadline
-    pid=$(recorded_pid "$name" "$program") || return 0
-    say "stopping $name (pid $pid)"
-    kill "-$signal" "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + seconds))
-    while kill -0 "$pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
-        say "$name (pid $pid) still running after ${seconds}s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-    fi
-    rm -f "$pid_dir/$name.pid"
-}
-
-# wait_until <what> <seconds> <log> <pid> <command...>: poll the command; fail early if pid died.
-wait_until() {
-    local what=$1 seconds=$2 log=$3 pid=$4 deadline
-    shift 4
-    deadline=$((SECONDS + seconds))
-    until "$@"; do
-        kill -0 "$pid" 2>/dev/null || die "$what stopped while starting; see $log"
-        [ $SECONDS -lt $deadline ] || die "$what did not answer within ${seconds}s; see $log"
-        sleep 0.5
-    done
-}
-
-port_answers() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # --- PostgreSQL ------------------------------------------------------------------------------
 # As root the cluster belongs to the postgres user, as Debian's own clusters do.
