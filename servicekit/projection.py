@@ -35,14 +35,17 @@ def upsert_latest(
     if not newest:
         return
     values = list(newest.values())
-    statement = insert(table).values(values)
+    statement = insert(table)
     changed = [c for c in values[0] if c not in key and c not in insert_only]
+    # A list of parameters, not .values(rows): one compiled statement, cached, that SQLAlchemy
+    # sends as multi-row batches ("insertmanyvalues") instead of compiling 500 rows each time.
     conn.execute(
         statement.on_conflict_do_update(
             index_elements=list(key),
             set_={c: statement.excluded[c] for c in changed},
             where=table.c[stamp] < statement.excluded[stamp],
-        )
+        ),
+        values,
     )
 
 
@@ -52,3 +55,8 @@ def by_type(events: Iterable) -> dict[str, list]:
     for event in events:
         groups.setdefault(event.type, []).append(event)
     return groups
+
+
+def row_of(event, table: Table, stamp: str = "updated_at") -> dict:
+    """The event's fields that are columns of ``table``, stamped with the event's time."""
+    return {**{c.name: event.data[c.name] for c in table.columns if c.name in event.data}, stamp: event.time}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy.engine import Connection
 
 from servicekit.children import Children
-from servicekit.projection import by_type, upsert_latest
+from servicekit.projection import by_type, row_of, upsert_latest
 
 from .tables import access_log, assignments, bulletins, homework, links, ministry_results, school_settings
 
@@ -25,19 +25,11 @@ children = Children(links, access_log)
 
 def apply(conn: Connection, events: list) -> None:
     groups = by_type(events)
-    upsert_latest(conn, bulletins, (_row(e, bulletins) for e in groups.get("BulletinPublished", ())), ["bulletin_id"])
-    upsert_latest(conn, assignments, (_row(e, assignments) for e in groups.get("AssignmentResultPublished", ())),
-                  ["result_id"])
-    upsert_latest(conn, homework, (_row(e, homework) for e in groups.get("HomeworkPublished", ())),
-                  ["homework_id", "student_id"])
-    upsert_latest(conn, ministry_results, (_row(e, ministry_results) for e in groups.get("MinistryResultPublished", ())),
-                  ["result_id"])
-    upsert_latest(conn, school_settings, (_row(e, school_settings) for e in groups.get("SchoolSettingsChanged", ())),
-                  ["school_id"])
+    for event_type, table, key in (("BulletinPublished", bulletins, ["bulletin_id"]),
+                                   ("AssignmentResultPublished", assignments, ["result_id"]),
+                                   ("HomeworkPublished", homework, ["homework_id", "student_id"]),
+                                   ("MinistryResultPublished", ministry_results, ["result_id"]),
+                                   ("SchoolSettingsChanged", school_settings, ["school_id"])):
+        upsert_latest(conn, table, (row_of(e, table) for e in groups.get(event_type, ())), key)
     children.apply(conn, groups)
-
-
-def _row(e, table) -> dict:
-    """The event's fields that are columns of ``table``, stamped with the event's time."""
-    return {**{c.name: e.data[c.name] for c in table.columns if c.name in e.data}, "updated_at": e.time}
 

@@ -1,0 +1,169 @@
+"""The billing service: a child's statements of account (school, sports programme, daycare) with
+their lines, payments and balance, the family's balance, and daycare tax receipts.
+
+Entrypoints first; the rules are in ``domain``, the read models in ``projections``. Amounts are
+integer cents everywhere, in the events, the tables and the answers.
+"""
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+from sqlalchemy import select
+
+from servicekit import errors, store
+from servicekit.children import ACCOUNT_EVENTS, LINK_EVENTS
+from servicekit.consumer import event_stream
+from servicekit.database import Database
+from servicekit.ops import Operations
+from servicekit.rpc import rpc
+
+from . import domain, projections
+from .projections import children
+from .tables import payments, statements, tax_receipts
+
+ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class ParentSchema(Schema):
+    parent_id = ID
+
+
+class ChildSchema(ParentSchema):
+    student_id = ID
+
+
+class ReceiptsSchema(ParentSchema):
+    student_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    year = fields.Integer(load_default=None, strict=False, validate=validate.Range(2000, 2100))
+
+
+class BillingService:
+    name = "billing"
+
+    db = Database()
+    ops = Operations()
+
+    # -- events ---------------------------------------------------------------------------------
+
+    @event_stream("sis", projections.SCHOOL_EVENTS)
+    @event_stream("linking", LINK_EVENTS)
+    @event_stream("identity", ACCOUNT_EVENTS)
+    def take_in(self, events):
+        """Admit and apply a batch in one transaction. A payment that contradicts its statement
+        raises: the batch is rolled back, retried event by event, and that one event is
+        dead-lettered with the reason while the others go through."""
+        with self.db.begin() as conn:
+            fresh = store.admit(conn, events)
+            projections.apply(conn, [e for e in fresh if e.type != "PaymentRecorded"])
+            paid = [e for e in fresh if e.type == "PaymentRecorded"]
+            known = _statements(conn, statements.c.statement_id.in_({e.data["statement_id"] for e in paid}))
+            for event in paid:
+                domain.check_payment(_payment(event.data), known.get(event.data["statement_id"]))
+            projections.apply(conn, paid)
+        return fresh
+
+    # -- queries --------------------------------------------------------------------------------
+
+    @rpc
+    def statements(self, parent_id, student_id):
+        """The child's current statements (school, sports, daycare; newest period first), each
+        with its lines, the payments the school published, its balance and the payment reference
+        to give the bank, and the total balance. Superseded statements are named, not listed."""
+        errors.load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
+        with self.db.begin() as conn:
+            children.school_of(conn, parent_id, student_id, "statements")
+            return self._statements_of(conn, student_id)
+
+    @rpc
+    def family_balance(self, parent_id):
+        """The balance of every linked child's current statements, per child and in total."""
+        errors.load(ParentSchema(), {"parent_id": parent_id})
+        with self.db.begin() as conn:
+            linked = children.of_parent(conn, parent_id)
+            children.log(conn, parent_id, linked, "family_balance")
+            per_child = [{"student_id": s, "balance_cents": self._statements_of(conn, s)["balance_cents"]}
+                         for s in linked]
+        return {"balance_cents": sum(c["balance_cents"] for c in per_child), "children": per_child}
+
+    @rpc
+    def tax_receipts(self, parent_id, student_id=None, year=None):
+        """Daycare tax receipts (RL-24 and federal), newest year first: of one child when
+        ``student_id`` is given, else of every linked child; of one ``year`` when given."""
+        request = errors.load(ReceiptsSchema(), {"parent_id": parent_id, "student_id": student_id, "year": year})
+        with self.db.begin() as conn:
+            if request["student_id"] is None:
+                wanted = list(children.of_parent(conn, parent_id))
+                children.log(conn, parent_id, wanted, "tax_receipts")
+            else:
+                children.school_of(conn, parent_id, student_id, "tax_receipts")
+                wanted = [student_id]
+            return {"receipts": self._receipts(conn, wanted, request["year"])}
+
+    @rpc
+    def export(self, parent_id):
+        """Everything billing holds on the parent and their linked children (Law 25)."""
+        errors.load(ParentSchema(), {"parent_id": parent_id})
+        with self.db.begin() as conn:
+            linked = list(children.of_parent(conn, parent_id))
+            children.log(conn, parent_id, linked, "export")
+            return {
+                "service": "billing", "parent_id": parent_id, "links": children.links_of(conn, parent_id),
+                "children": [{"student_id": s, **self._statements_of(conn, s),
+                              "tax_receipts": self._receipts(conn, [s], None)} for s in linked],
+                "access_log": children.accesses(conn, parent_id),
+            }
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _statements_of(self, conn, student_id: str) -> dict:
+        rows = {r.statement_id: r for r in conn.execute(select(statements).where(statements.c.student_id == student_id))}
+        paid = [_payment(r._mapping) for r in conn.execute(
+            select(payments).where(payments.c.student_id == student_id).order_by(payments.c.paid_on))]
+        listed = []
+        for statement, superseded in domain.current([_statement(r) for r in rows.values()],
+                                                    domain.school_today()).items():
+            series = {statement.statement_id, *(s.statement_id for s in superseded)}
+            own = [p for p in paid if p.statement_id in series]
+            listed.append(_shown(rows[statement.statement_id], own, domain.balance_cents(statement, own), superseded))
+        # School fees, then sports, then daycare; in each, the newest period first.
+        listed.sort(key=lambda s: s["period"], reverse=True)
+        listed.sort(key=lambda s: domain.KINDS.index(s["kind"]))
+        return {"statements": listed, "balance_cents": sum(s["balance_cents"] for s in listed)}
+
+    def _receipts(self, conn, student_ids: list[str], year: int | None) -> list[dict]:
+        if not student_ids:
+            return []
+        query = select(tax_receipts).where(tax_receipts.c.student_id.in_(student_ids))
+        if year is not None:
+            query = query.where(tax_receipts.c.year == year)
+        rows = conn.execute(query.order_by(tax_receipts.c.year.desc(), tax_receipts.c.student_id,
+                                           tax_receipts.c.form)).all()
+        return [{"receipt_id": r.receipt_id, "student_id": r.student_id, "account_id": r.account_id, "year": r.year,
+                 "form": r.form, "recipient_name": r.recipient_name, "amount_cents": r.amount_cents,
+                 "issued_on": r.issued_on.isoformat(), "document_url": r.document_url} for r in rows]
+
+
+def _statements(conn, condition) -> dict[str, domain.Statement]:
+    return {r.statement_id: _statement(r) for r in conn.execute(select(statements).where(condition))}
+
+
+def _statement(row) -> domain.Statement:
+    return domain.Statement(row.statement_id, row.account_id, row.student_id, row.kind, row.period, row.issued_on,
+                            row.updated_at, row.balance_cents, row.visible_from)
+
+
+def _payment(data) -> domain.Payment:
+    return domain.Payment(data["payment_id"], data["account_id"], data["statement_id"], data["student_id"],
+                          data["amount_cents"], data["paid_on"])
+
+
+def _shown(row, own: list[domain.Payment], balance: int, superseded: list[domain.Statement]) -> dict:
+    return {
+        "statement_id": row.statement_id, "account_id": row.account_id, "kind": row.kind, "period": row.period,
+        "issued_on": row.issued_on.isoformat(), "due_date": row.due_date.isoformat(), "lines": row.lines,
+        "total_cents": row.total_cents, "paid_cents": row.paid_cents, "balance_cents": balance,
+        "payments": [{"payment_id": p.payment_id, "amount_cents": p.amount_cents, "paid_on": p.paid_on.isoformat()}
+                     for p in own],
+        "payment_reference": row.payment_reference, "document_url": row.document_url,
+        "supersedes": [s.statement_id for s in superseded],
+    }
+
