@@ -12,6 +12,7 @@ import eventlet  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 
 from servicekit import config, logs  # noqa: E402
+from servicekit.tokens import TokenVerifier  # noqa: E402
 
 from .app import Gateway, Settings  # noqa: E402
 
@@ -33,8 +34,6 @@ def settings_from_env() -> Settings:
 
 
 def main() -> int:
-    from servicekit.tokens import TokenVerifier
-
     logs.configure("gateway")
     settings = settings_from_env()
     gateway = Gateway(settings, TokenVerifier(settings.issuer, settings.audience))

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eventlet.queue import Empty
-from nameko.exceptions import RemoteError
+from nameko.exceptions import MethodNotFound, RemoteError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from servicekit import logs
 from servicekit.errors import DomainError, NotFound
+from servicekit.tokens import InvalidToken
 
 from . import openapi
 from .messages import Catalogue
@@ -137,8 +138,6 @@ class Gateway:
     # -- the parent ---------------------------------------------------------------------------
 
     def _parent(self, request: Request) -> tuple[str, dict]:
-        from servicekit.tokens import InvalidToken
-
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
@@ -146,7 +145,11 @@ class Gateway:
         try:
             claims = self.verifier.verify(token.strip())
         except InvalidToken as exc:
-            raise ApiError(401, getattr(exc, "code", "token_invalid")) from None
+            # The client only needs to know whether a refresh may help; the reason is logged.
+            log.info("refused a token: %s", exc.code)
+            raise ApiError(401, "token_expired" if exc.code == "expired" else "token_invalid") from None
+        except OSError:  # Keycloak's keys could not be fetched
+            raise ApiError(503, "service_unavailable") from None
         return claims["sub"], claims
 
     def _check_child(self, parent_id: str, student_id: str, correlation_id: str) -> None:
@@ -181,7 +184,7 @@ class Gateway:
             return call()
         except DomainError as exc:
             raise ApiError(exc.status, exc.code, exc.field, exc.params) from None
-        except ServiceUnavailable:
+        except (ServiceUnavailable, MethodNotFound):  # down, or not offering this yet
             raise ApiError(503, "service_unavailable") from None
         except RemoteError as exc:
             log.error("service failed: %s", exc)
@@ -206,7 +209,7 @@ class Gateway:
             except DomainError as exc:
                 tiles[tile] = {"status": "error", "code": exc.code}
                 continue
-            except (ServiceUnavailable, RemoteError) as exc:
+            except (ServiceUnavailable, MethodNotFound, RemoteError) as exc:
                 self.metrics.tile_degraded.labels(tile).inc()
                 if isinstance(exc, RemoteError):
                     log.error("tile %s failed: %s", tile, exc)
