@@ -14,40 +14,57 @@ services=(identity linking attendance grades billing notices)
 demo_events="scripts/demo/events.jsonl"
 python="$PORTAL_VENV/bin/python"
 
-ops_port() { local var="PORTAL_OPS_PORT_${1^^}"; echo "${!var}"; }
 answers_http() { curl -sf -o /dev/null "$1"; }
 
-# start_process <name> <ready url> <python -m arguments...>: in the background, pid and log
-# recorded like the servers; wait until its ready endpoint answers.
-start_process() {
-    local name=$1 ready=$2 pid
+# launch <name> <ready url> <python -m arguments...>: start it in the background, pid and log
+# recorded like the servers, unless it already runs; ready <name> <url>: wait until it answers.
+launch() {
+    local name=$1 ready=$2
     shift 2
-    if recorded_pid "$name" "-m $*" >/dev/null; then
-        return 0
-    fi
+    recorded_pid "$name" "-m $*" >/dev/null && return 0
     answers_http "$ready" && die "$ready already answers, but not for a $name started here; \
 stop that process or change its port"
     say "starting $name"
     setsid "$python" -m "$@" >>"$log_dir/$name.log" 2>&1 </dev/null &
-    pid=$!
-    echo "$pid" >"$pid_dir/$name.pid"
-    wait_until "$name" 60 "$log_dir/$name.log" "$pid" answers_http "$ready"
+    echo $! >"$pid_dir/$name.pid"
 }
+ready() {
+    local pid
+    pid=$(cat "$pid_dir/$1.pid")
+    wait_until "$1" 90 "$log_dir/$1.log" "$pid" answers_http "$2"
+}
+ops_url() { local var="PORTAL_OPS_PORT_${1^^}"; echo "http://127.0.0.1:${!var}"; }
 
-# --- Services: database, migrations, process (a service whose code is not there yet is skipped) --
-running=()
+# --- Services: database and migrations, then the processes --------------------------------------
+# A service whose code is not there yet is skipped; one that already runs is left alone (to take
+# a new migration, `make stop` then `make run`).
+present=() to_start=()
 for service in "${services[@]}"; do
     [ -f "services/$service/service.py" ] || continue
-    "$python" -m servicekit migrate "$service" >>"$log_dir/$service.log" 2>&1 \
-        || die "migrating $service failed; see $log_dir/$service.log"
-    start_process "$service" "http://127.0.0.1:$(ops_port "$service")/readyz" servicekit run "$service"
-    running+=("$service")
+    present+=("$service")
+    recorded_pid "$service" "-m servicekit run $service" >/dev/null || to_start+=("$service")
+done
+# `servicekit migrate` creates the database when missing, then applies the migrations.
+migrations=()
+for service in "${to_start[@]}"; do
+    "$python" -m servicekit migrate "$service" >>"$log_dir/$service.log" 2>&1 &
+    migrations+=($!)
+done
+for i in "${!to_start[@]}"; do
+    wait "${migrations[$i]}" || die "migrating ${to_start[$i]} failed; see $log_dir/${to_start[$i]}.log"
+done
+for service in "${to_start[@]}"; do
+    launch "$service" "$(ops_url "$service")/readyz" servicekit run "$service"
+done
+for service in "${to_start[@]}"; do
+    ready "$service" "$(ops_url "$service")/readyz"
 done
 
 # --- Gateway and web client (skipped until the gateway exists) ---------------------------------
 gateway_running=no
 if [ -f gateway/__main__.py ]; then
-    start_process gateway "$PORTAL_GATEWAY_URL/readyz" gateway
+    launch gateway "$PORTAL_GATEWAY_URL/readyz" gateway
+    ready gateway "$PORTAL_GATEWAY_URL/readyz"
     gateway_running=yes
 fi
 
@@ -70,10 +87,10 @@ if [ $gateway_running = yes ]; then
 else
     echo "  portal (web + API)   not yet: there is no gateway/ to start"
 fi
-for service in "${running[@]}"; do
-    printf '  %-20s http://127.0.0.1:%s/metrics, /healthz, /readyz\n' "$service" "$(ops_port "$service")"
+for service in "${present[@]}"; do
+    printf '  %-20s %s/metrics, /healthz, /readyz\n' "$service" "$(ops_url "$service")"
 done
-[ ${#running[@]} -gt 0 ] || echo "  services             none yet: no services/<name>/service.py"
+[ ${#present[@]} -gt 0 ] || echo "  services             none yet: no services/<name>/service.py"
 echo "  Keycloak             $PORTAL_KEYCLOAK_URL/admin (user $PORTAL_KEYCLOAK_ADMIN)"
 echo "  RabbitMQ             amqp://127.0.0.1:$PORTAL_AMQP_PORT/$PORTAL_AMQP_VHOST, $PORTAL_RABBIT_HTTP_URL (user $PORTAL_AMQP_USER)"
 echo "  PostgreSQL           127.0.0.1:$PORTAL_PG_PORT (role $PORTAL_PG_USER, one database per service)"
