@@ -73,6 +73,7 @@ class Gateway:
             Rule(f"{API}/family", methods=["GET"], endpoint="family"),
             Rule(f"{API}/me/export", methods=["GET"], endpoint="export"),
             Rule(f"{API}/events", methods=["GET"], endpoint="events"),
+            Rule(f"{API}/calendar/<token>.ics", methods=["GET"], endpoint="calendar"),
             Rule(f"{API}/config", methods=["GET"], endpoint="config"),
             Rule(f"{API}/openapi.json", methods=["GET"], endpoint="openapi"),
             Rule("/healthz", methods=["GET"], endpoint="healthz"),
@@ -125,6 +126,10 @@ class Gateway:
             return self._route(request, endpoint, values, correlation_id)
         if endpoint in ("healthz", "readyz", "metrics", "config", "openapi"):
             return getattr(self, f"_{endpoint}")()
+        if endpoint == "calendar":  # the secret in the address is the credential (phone calendars)
+            feed = self._call_guarded(lambda: self.rpc.call("notices", "calendar_feed", values["token"],
+                                                            correlation_id=correlation_id))
+            return Response(feed["body"], content_type=feed["content_type"])
         parent_id, claims = self._parent(request)
         if endpoint == "dashboard":
             self._check_child(parent_id, values["student_id"], correlation_id)
@@ -164,16 +169,27 @@ class Gateway:
 
     def _route(self, request: Request, route: Route, values: dict, correlation_id: str) -> Response:
         args: list = []
+        options = {name: request.args[name] for name in route.query if name in request.args}
         if not route.public:
             parent_id, _ = self._parent(request)
-            args.append(parent_id)
+            if route.parent_keyword:
+                options["parent_id"] = parent_id
+            else:
+                args.append(parent_id)
         if route.child:
-            self._check_child(args[0], values["student_id"], correlation_id)
+            self._check_child(parent_id, values["student_id"], correlation_id)
             args.append(values["student_id"])
         args += [values[name] for name in route.params]
         if route.body:
             args.append(_body(request))
-        options = {name: request.args[name] for name in route.query if name in request.args}
+        if route.fields:
+            body = _body(request)
+            if not isinstance(body, dict):
+                raise ApiError(422, "invalid_request")
+            options.update({name: body[name] for name in route.fields if name in body})
+        options.update(route.fixed)
+        if route.client_address:
+            options["client_address"] = request.remote_addr
         result = self._call_guarded(lambda: self.rpc.call(route.service, route.rpc, *args, options=options,
                                                           correlation_id=correlation_id))
         return _json(result, route.status)
@@ -260,7 +276,8 @@ class Gateway:
     def _export(self, parent_id: str, correlation_id: str) -> Response:
         """Everything held on the parent and their children, in one file; all of it or an error
         (a partial export would look complete)."""
-        pending = {s: self.rpc.call_async(s, "export", parent_id, correlation_id=correlation_id) for s in EXPORTERS}
+        pending = {service: self.rpc.call_async(service, method, parent_id, correlation_id=correlation_id)
+                   for service, method in EXPORTERS.items()}
         parts = {s: self._call_guarded(lambda call=call: call.result()) for s, call in pending.items()}
         body = {"exported_at": _now_iso(), "parent_id": parent_id, "services": parts}
         response = _json(body)

@@ -46,6 +46,12 @@ def document(routes) -> dict:
     paths["/events"] = {"get": _extra(
         "Server-sent events about the parent's children (absences, results, statements, messages, links)",
         "live", {"type": "string"}, media="text/event-stream")}
+    paths["/calendar/{token}.ics"] = {"get": {
+        "summary": "The parent's private iCalendar feed (the secret address is the credential)",
+        "tags": ["notifications"], "security": [],
+        "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "OK", "content": {"text/calendar": {"schema": {"type": "string"}}}},
+                      **_errors(["404", "503"])}}}
     paths["/config"] = {"get": {"summary": "Public login settings of the web client", "tags": ["web"],
                                 "security": [], "responses": {"200": {"description": "OK"}}}}
     paths["/openapi.json"] = {"get": {"summary": "This document", "tags": ["web"], "security": [],
@@ -86,15 +92,18 @@ def _errors(codes) -> dict:
 def _operation(route) -> dict:
     codes = ["400", "422", "429", "503"] + ([] if route.public else ["401"]) + (["404"] if route.child else [])
     operation = {
-        "operationId": f"{route.service}_{route.rpc}",
+        "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.path)}",
         "summary": route.summary,
         "tags": [route.tag],
         "parameters": _parameters(route),
         "responses": {str(route.status): {"description": "OK", "content": {"application/json": {"schema": {}}}},
                       **_errors(sorted(set(codes)))},
     }
-    if route.body:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    if route.body or route.fields:
+        schema = {"type": "object"}
+        if route.fields:
+            schema["properties"] = {name: {"type": "string"} for name in route.fields}
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     if route.public:
         operation["security"] = []
     return operation

@@ -4,7 +4,10 @@ are both read from this table, so they cannot drift apart.
 
 A service method receives, in order: the parent's id (for an authenticated route), the child's
 id (for a child-scoped route, after the link check), the other path parameters, then the JSON
-body; the query parameters that are given come as keyword arguments.
+body. The query parameters that are given come as keyword arguments. A route with ``fields``
+passes those fields of the body as keyword arguments instead (only those: a client cannot slip
+in ``parent_id``), plus its ``fixed`` ones, and the parent's id as ``parent_id`` when
+``parent_keyword`` (identity's methods take keywords).
 """
 from __future__ import annotations
 
@@ -23,6 +26,10 @@ class Route:
     params: tuple[str, ...] = ()  # other path parameters, in the order the method takes them
     query: tuple[str, ...] = ()  # keyword arguments of the method
     body: bool = False
+    fields: tuple[str, ...] = ()  # body fields given as keyword arguments
+    fixed: tuple[tuple[str, str], ...] = ()  # keyword arguments the route itself sets
+    parent_keyword: bool = False
+    client_address: bool = False  # the caller's address as ``client_address`` (rate limits)
     public: bool = False  # no parent token (account creation and password reset)
     status: int = 200
 
@@ -32,20 +39,36 @@ def child(method, path, service, rpc, summary, tag, **kw) -> Route:
 
 
 ROUTES = (
-    # Accounts (identity): before a parent has a token.
-    Route("POST", "/accounts/codes", "identity", "request_signup_code",
-          "Email a verification code to create an account", "accounts", body=True, public=True, status=202),
-    Route("POST", "/accounts", "identity", "create_account",
-          "Create the account with the emailed code and a password", "accounts", body=True, public=True,
-          status=201),
-    Route("POST", "/passwords/codes", "identity", "request_reset_code",
-          "Email a code to reset a forgotten password", "accounts", body=True, public=True, status=202),
-    Route("POST", "/passwords", "identity", "reset_password",
-          "Set a new password with the emailed code", "accounts", body=True, public=True),
-    Route("POST", "/me/email-claims", "identity", "claim_email",
-          "Claim the email given to the school for a social account", "accounts", body=True),
-    Route("DELETE", "/me", "identity", "close_account",
-          "Close the account; every service forgets the parent", "accounts", status=202),
+    # Accounts (identity): codes by email, then a single-use ticket for the next step.
+    Route("GET", "/password-rules", "identity", "password_rules", "The password rules, to show beside the field",
+          "accounts", public=True),
+    *(r for flow, base, tag in (("register", "/accounts", "account creation"), ("reset", "/passwords", "reset"))
+      for r in (
+          Route("POST", f"{base}/codes", "identity", "request_code", f"Email a verification code ({tag})",
+                "accounts", fields=("email", "locale"), fixed=(("flow", flow),), client_address=True, public=True,
+                status=202),
+          Route("POST", f"{base}/codes/verification", "identity", "verify_code",
+                f"Trade the emailed code for a ticket ({tag})", "accounts", fields=("email", "code"),
+                fixed=(("flow", flow),), public=True))),
+    Route("POST", "/accounts", "identity", "register", "Create the account with the ticket and a password",
+          "accounts", fields=("ticket", "password", "password_confirmation", "locale"), public=True, status=201),
+    Route("POST", "/passwords", "identity", "reset_password", "Set a new password with the ticket", "accounts",
+          fields=("ticket", "password", "password_confirmation"), public=True),
+    Route("GET", "/me", "identity", "me", "Who the parent is; whether the school email is proven", "accounts"),
+    Route("POST", "/me/email-codes", "identity", "request_code",
+          "Email a code to claim the email given to the school (social accounts)", "accounts",
+          fields=("email", "locale"), fixed=(("flow", "claim"),), parent_keyword=True, client_address=True,
+          status=202),
+    Route("POST", "/me/email-codes/verification", "identity", "verify_code", "Trade the claim code for a ticket",
+          "accounts", fields=("email", "code"), fixed=(("flow", "claim"),), public=True),
+    Route("POST", "/me/email-claims", "identity", "claim_school_email",
+          "Claim the school email: the account's own, or one proven by a ticket", "accounts", fields=("ticket",)),
+    Route("GET", "/me/sessions", "identity", "sessions", "The parent's active sessions", "accounts"),
+    Route("DELETE", "/me/sessions/<session_id>", "identity", "end_session", "End one session", "accounts",
+          params=("session_id",)),
+    Route("POST", "/me/closure", "identity", "close_account",
+          "Close the account (confirm with the email); every service forgets the parent", "accounts",
+          fields=("confirmation",)),
     # Family and links (linking).
     Route("GET", "/organisations", "linking", "organisations",
           "School service centres and private schools, searchable and paginated", "family",
@@ -79,11 +102,13 @@ ROUTES = (
     child("GET", "/homework", "grades", "homework", "Homework and lessons with due dates", "homework"),
     # Finances (billing).
     child("GET", "/statements", "billing", "statements", "Statements of account and balance", "finances"),
-    child("GET", "/tax-receipts", "billing", "tax_receipts", "Tax receipts for daycare", "finances"),
+    child("GET", "/tax-receipts", "billing", "tax_receipts", "Tax receipts for daycare", "finances",
+          query=("year",)),
     Route("GET", "/family/balance", "billing", "family_balance", "The balance of every child's accounts",
           "finances"),
     # Messages, resources, notifications (notices).
-    Route("GET", "/inbox", "notices", "inbox", "The school's messages to the parent", "messages"),
+    Route("GET", "/inbox", "notices", "inbox", "The school's messages to the parent", "messages",
+          query=("student_id",)),
     Route("POST", "/inbox/<message_id>/read", "notices", "mark_read", "Mark a message read", "messages",
           params=("message_id",)),
     child("GET", "/resources", "notices", "resources", "Links and documents of the school and board",
@@ -91,7 +116,9 @@ ROUTES = (
     Route("GET", "/preferences", "notices", "preferences", "Notification preferences", "notifications"),
     Route("PUT", "/preferences", "notices", "set_preferences", "Change notification preferences",
           "notifications", body=True),
-    Route("GET", "/calendar-feed", "notices", "calendar_feed", "The private calendar feed's address",
+    Route("GET", "/calendar-feed", "notices", "feed_url_token", "The secret of the private calendar feed",
+          "notifications"),
+    Route("POST", "/calendar-feed/reset", "notices", "reset_feed_token", "A new secret; the old address stops",
           "notifications"),
 )
 
@@ -108,5 +135,6 @@ TILES = {
     "contact": ("linking", "contact"),
 }
 
-# "Download my data": each service's part of the one JSON file.
-EXPORTERS = ("identity", "linking", "attendance", "grades", "billing", "notices")
+# "Download my data": each service's part of the one JSON file (identity's is the account itself).
+EXPORTERS = {"identity": "me", "linking": "export", "attendance": "export", "grades": "export",
+             "billing": "export", "notices": "export"}
