@@ -7,6 +7,8 @@ and acknowledges a message whose handler raised, losing it. This entrypoint inst
   handler up to ``batch_size`` events at once, so that one transaction applies them all;
 * acknowledges only after the handler returned, i.e. after its transaction committed, with one
   ``multiple`` ack for the whole batch, in delivery order;
+* reads and validates the next batch while a worker applies the previous one, so that parsing
+  (CPU here) overlaps the database's work (on the other core);
 * dead-letters at once, with the reason, a message that is not a valid event of its contract;
 * when a batch fails, applies its events one by one so that the good ones go through, and sends
   the failing one to ``<queue>.retry.<n>`` queues that hold it for a growing delay and then give
@@ -134,6 +136,7 @@ class EventStream(Entrypoint):
         self.connected = True
         first_at = None  # when the oldest pending message arrived
         next_poll = 0.0
+        applying = None  # the batch a worker is applying while the next one is read and parsed
         while not self._stopping:
             now = time.monotonic()
             if now >= next_poll:
@@ -141,6 +144,8 @@ class EventStream(Entrypoint):
                 next_poll = now + 5
             if len(pending) < self.batch_size:
                 wait = 0.1 if first_at is None else max(first_at + self.max_wait - now, 0.001)
+                if applying is not None and not pending:
+                    wait = 0.001
                 try:
                     connection.drain_events(timeout=wait)
                 except socket.timeout:
@@ -148,10 +153,17 @@ class EventStream(Entrypoint):
             if pending and first_at is None:
                 first_at = time.monotonic()
             if pending and (len(pending) >= self.batch_size or time.monotonic() >= first_at + self.max_wait):
-                batch, pending[:] = list(pending), []
+                batch = _Batch(list(pending), self._sort_out(pending, publisher))
+                pending[:] = []
                 first_at = None
-                self._process(batch, publisher)
-                channel.basic_ack(batch[-1].delivery_tag, multiple=True)
+                if applying is not None:
+                    self._finish(applying, channel, publisher)
+                applying = self._start(batch)
+            elif applying is not None and (applying.done is None or applying.done.ready()):
+                self._finish(applying, channel, publisher)
+                applying = None
+        if applying is not None:
+            self._finish(applying, channel, publisher)
 
     def _measure_queues(self, channel) -> None:
         _, depth, _ = channel.queue_declare(self.queue, passive=True)
@@ -161,9 +173,10 @@ class EventStream(Entrypoint):
 
     # -- one batch ----------------------------------------------------------------------------
 
-    def _process(self, batch: list[amqp.Message], publisher) -> None:
+    def _sort_out(self, messages: list[amqp.Message], publisher) -> list[tuple[amqp.Message, contracts.Envelope]]:
+        """The valid events of the batch; the others are dead-lettered with the reason."""
         parsed = []
-        for message in batch:
+        for message in messages:
             try:
                 envelope = contracts.parse(message.body)
             except contracts.InvalidEvent as exc:
@@ -174,21 +187,30 @@ class EventStream(Entrypoint):
                                   "unexpected")
                 continue
             parsed.append((message, envelope))
-        if not parsed:
-            return
-        started = time.perf_counter()
-        ok, applied = self._apply([envelope for _, envelope in parsed])
-        if not ok:
-            # Find the culprit: each event alone, in its own transaction.
-            applied = []
-            for message, envelope in parsed:
-                ok, one = self._apply([envelope])
-                if ok:
-                    applied.extend(one)
-                else:
-                    self._retry_or_dead_letter(publisher, message, envelope, one)
-        self.metrics.event_handling.labels(self.source).observe(time.perf_counter() - started)
-        self._count(parsed, applied)
+        return parsed
+
+    def _start(self, batch: "_Batch") -> "_Batch":
+        if batch.parsed:
+            batch.started = time.perf_counter()
+            batch.done = self._spawn([envelope for _, envelope in batch.parsed])
+        return batch
+
+    def _finish(self, batch: "_Batch", channel, publisher) -> None:
+        """Wait for the batch's worker; if it failed, apply its events one by one so that only
+        the failing ones are retried; then acknowledge the whole batch."""
+        if batch.done is not None:
+            ok, applied = _outcome(batch.done.wait())
+            if not ok:
+                applied = []
+                for message, envelope in batch.parsed:
+                    ok, one = _outcome(self._spawn([envelope]).wait())
+                    if ok:
+                        applied.extend(one)
+                    else:
+                        self._retry_or_dead_letter(publisher, message, envelope, one)
+            self.metrics.event_handling.labels(self.source).observe(time.perf_counter() - batch.started)
+            self._count(batch.parsed, applied)
+        channel.basic_ack(batch.messages[-1].delivery_tag, multiple=True)
 
     def _count(self, parsed, applied) -> None:
         applied_ids = {e.id for e in applied or ()}
@@ -200,8 +222,9 @@ class EventStream(Entrypoint):
         if newest is not None:
             self.metrics.consumer_lag.labels(self.source).set(max(time.time() - newest.timestamp(), 0))
 
-    def _apply(self, envelopes) -> tuple[bool, object]:
-        """Run the service method in a worker; (True, applied events) or (False, reason)."""
+    def _spawn(self, envelopes) -> Event:
+        """Run the service method on ``envelopes`` in a worker; the event fires with
+        (result, exc_info) when the worker is done."""
         done = Event()
 
         def handle_result(worker_ctx, result, exc_info):
@@ -210,10 +233,7 @@ class EventStream(Entrypoint):
 
         context = {"correlation_id": envelopes[0].correlation_id}
         self.container.spawn_worker(self, (envelopes,), {}, context_data=context, handle_result=handle_result)
-        result, exc_info = done.wait()
-        if exc_info is None:
-            return True, result or []
-        return False, f"{exc_info[0].__name__}: {exc_info[1]}"[:500]
+        return done
 
     def _retry_or_dead_letter(self, publisher, message, envelope, reason: str) -> None:
         headers = dict(message.properties.get("application_headers") or {})
@@ -246,3 +266,18 @@ class EventStream(Entrypoint):
 
 
 event_stream = EventStream.decorator
+
+
+class _Batch:
+    def __init__(self, messages, parsed):
+        self.messages, self.parsed = messages, parsed
+        self.done: Event | None = None
+        self.started = 0.0
+
+
+def _outcome(worker_result) -> tuple[bool, object]:
+    """(True, events applied) or (False, the reason it failed)."""
+    result, exc_info = worker_result
+    if exc_info is None:
+        return True, result or []
+    return False, f"{exc_info[0].__name__}: {exc_info[1]}"[:500]

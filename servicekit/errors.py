@@ -6,6 +6,8 @@ anything else is a 5xx and a bug.
 """
 from __future__ import annotations
 
+import json
+
 from marshmallow import Schema, ValidationError
 
 
@@ -14,8 +16,13 @@ class DomainError(Exception):
 
     status = 422
 
-    def __init__(self, code: str, field: str | None = None, params: dict | None = None):
-        super().__init__(code, field, params or {})
+    def __init__(self, code: str, field: str | None = None, params: dict | str | None = None):
+        # nameko turns every argument but a string, list or dict into its str() on the way
+        # (None becomes "None", 3600 becomes "3600"): the args cross as JSON text and are read back.
+        if isinstance(params, str):
+            params = json.loads(params)
+        field = field or None
+        super().__init__(code, field or "", json.dumps(params or {}))
         self.code, self.field, self.params = code, field, params or {}
 
     def __str__(self) -> str:

@@ -7,14 +7,10 @@ from servicekit.green import patch
 
 patch()
 
-import json  # noqa: E402
 import os  # noqa: E402
-import urllib.request  # noqa: E402
-from base64 import b64encode  # noqa: E402
-from urllib.parse import quote  # noqa: E402
 
 import pytest  # noqa: E402
-from tests.support import service_config, wait_ready  # noqa: E402
+from tests.support import create_vhost, delete_vhost, service_config, wait_ready  # noqa: E402
 
 SESSION = f"t{os.getpid()}"
 
@@ -28,24 +24,11 @@ def portal_env():
     return os.environ
 
 
-def _rabbit_api(method: str, path: str) -> None:
-    request = urllib.request.Request(f"{os.environ['PORTAL_RABBIT_HTTP_URL']}/api/{path}", method=method)
-    token = b64encode(f"{os.environ['PORTAL_AMQP_USER']}:{os.environ['PORTAL_AMQP_PASSWORD']}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    request.add_header("Content-Type", "application/json")
-    if method == "PUT" and path.startswith("permissions/"):
-        request.data = json.dumps({"configure": ".*", "write": ".*", "read": ".*"}).encode()
-    urllib.request.urlopen(request, timeout=30).close()
-
-
 @pytest.fixture(scope="session")
 def amqp_url(portal_env):
     """A RabbitMQ vhost of this test session's own, removed at the end."""
-    vhost = SESSION
-    _rabbit_api("PUT", f"vhosts/{vhost}")
-    _rabbit_api("PUT", f"permissions/{vhost}/{quote(os.environ['PORTAL_AMQP_USER'])}")
-    yield f"{os.environ['PORTAL_AMQP_URL_BASE']}/{vhost}"
-    _rabbit_api("DELETE", f"vhosts/{vhost}")
+    yield create_vhost(SESSION)
+    delete_vhost(SESSION)
 
 
 @pytest.fixture(scope="session")

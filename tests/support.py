@@ -1,7 +1,11 @@
-"""Helpers shared by the tests."""
+"""Helpers shared by the tests and the benchmarks (``time.sleep`` is green once the tests have
+patched the standard library)."""
+import json
+import os
 import time
-
-import eventlet
+import urllib.request
+from base64 import b64encode
+from urllib.parse import quote
 
 
 def service_config(service: str, amqp: str, database: str, **overrides) -> dict:
@@ -17,7 +21,7 @@ def wait_ready(container, timeout: float = 30) -> None:
     while ops.readiness_problems():
         if time.monotonic() > deadline:
             raise AssertionError(f"{container.service_name} not ready: {ops.readiness_problems()}")
-        eventlet.sleep(0.05)
+        time.sleep(0.05)
 
 
 def eventually(check, timeout: float = 15, interval: float = 0.05):
@@ -29,4 +33,25 @@ def eventually(check, timeout: float = 15, interval: float = 0.05):
             return value
         if time.monotonic() > deadline:
             raise AssertionError(f"still {value!r} after {timeout}s")
-        eventlet.sleep(interval)
+        time.sleep(interval)
+
+
+def _rabbit_api(method: str, path: str, body: dict | None = None) -> None:
+    request = urllib.request.Request(f"{os.environ['PORTAL_RABBIT_HTTP_URL']}/api/{path}", method=method,
+                                     data=json.dumps(body).encode() if body is not None else None)
+    token = b64encode(f"{os.environ['PORTAL_AMQP_USER']}:{os.environ['PORTAL_AMQP_PASSWORD']}".encode()).decode()
+    request.add_header("Authorization", f"Basic {token}")
+    request.add_header("Content-Type", "application/json")
+    urllib.request.urlopen(request, timeout=30).close()
+
+
+def create_vhost(name: str) -> str:
+    """A RabbitMQ vhost of our own (through the management API); returns its AMQP URL."""
+    _rabbit_api("PUT", f"vhosts/{name}")
+    _rabbit_api("PUT", f"permissions/{name}/{quote(os.environ['PORTAL_AMQP_USER'])}",
+                {"configure": ".*", "write": ".*", "read": ".*"})
+    return f"{os.environ['PORTAL_AMQP_URL_BASE']}/{name}"
+
+
+def delete_vhost(name: str) -> None:
+    _rabbit_api("DELETE", f"vhosts/{name}")

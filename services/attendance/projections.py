@@ -10,13 +10,14 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
-from servicekit.projection import by_type, upsert_latest
+from servicekit.projection import by_type, row_of, upsert_latest
 
-from .tables import absences, calendars, declarations, links
+from .tables import absences, calendars, declarations, detentions, links, timetables
 
-TABLES = [absences, declarations, calendars, links]
+TABLES = [absences, declarations, calendars, links, timetables, detentions]
 
-SCHOOL_EVENTS = ["AbsenceRecorded", "AbsenceCancelled", "SchoolCalendarPublished"]
+SCHOOL_EVENTS = ["AbsenceRecorded", "AbsenceCancelled", "SchoolCalendarPublished", "TimetablePublished",
+                 "DetentionRecorded"]
 LINK_EVENTS = ["ChildLinked", "ChildUnlinked"]
 
 
@@ -37,9 +38,13 @@ def apply(conn: Connection, events: list) -> None:
         {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "linked": False,
          "updated_at": e.time}
         for e in groups.get("ChildUnlinked", ())), ["parent_id", "student_id"])
+    upsert_latest(conn, timetables, (_timetable(e) for e in groups.get("TimetablePublished", ())),
+                  ["student_id", "school_year"])
+    upsert_latest(conn, detentions, (row_of(e, detentions) for e in groups.get("DetentionRecorded", ())),
+                  ["detention_id"])
     declared = [_declared(e) for e in groups.get("AbsenceDeclared", ())]
     if declared:
-        conn.execute(insert(declarations).values(declared).on_conflict_do_nothing())
+        conn.execute(insert(declarations).on_conflict_do_nothing(), declared)
     for e in groups.get("AbsenceMotivated", ()):
         conn.execute(
             update(absences).where(absences.c.absence_id == e.data["absence_id"])
@@ -65,6 +70,16 @@ def _calendar(e) -> dict:
         "days_off": [{"date": o["date"].isoformat(), "label": o.get("label")} for o in d.get("days_off", [])],
         "day_start": d["day_start"], "day_end": d["day_end"],
         "reasons": [dict(r) for r in d["absence_reasons"]], "updated_at": e.time,
+    }
+
+
+def _timetable(e) -> dict:
+    d = e.data
+    return {
+        "student_id": d["student_id"], "school_year": d["school_year"], "cycle_length": d.get("cycle_length"),
+        "entries": [{**entry, "start": entry["start"].strftime("%H:%M"), "end": entry["end"].strftime("%H:%M")}
+                    for entry in d["entries"]],
+        "updated_at": e.time,
     }
 
 

@@ -1,13 +1,17 @@
 """The attendance service: a child's absences and lateness, parents' declarations and
-justifications, and the school calendar.
+justifications (with a supporting document), the school calendar and the child's agenda.
 
 Entrypoints first; the rules are in ``domain``, the read models in ``projections``.
 """
 from __future__ import annotations
 
-from datetime import date, time
+import base64
+import binascii
+import hashlib
+import uuid
+from datetime import date, time, timedelta
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import insert, select
 
 from servicekit import errors, store
@@ -17,8 +21,9 @@ from servicekit.ops import Operations
 from servicekit.relay import Relay
 from servicekit.rpc import rpc
 
+from . import agenda as agendas
 from . import domain, projections
-from .tables import absences, access_log, calendars, declarations, links
+from .tables import absences, access_log, calendars, declarations, detentions, documents, links, timetables
 
 ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
@@ -33,15 +38,48 @@ class DeclarationSchema(Schema):
     explanation = fields.String(load_default=None, validate=validate.Length(max=500))
 
 
+class Base64(fields.Field):
+    """Bytes sent as base64 text (RPC carries JSON); refused unread when obviously too large."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str):
+            raise ValidationError("invalid_base64")
+        if len(value) > (agendas.MAX_DOCUMENT_BYTES // 3 + 1) * 4:
+            raise ValidationError("document_too_large")
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError("invalid_base64") from None
+
+
+class DocumentSchema(Schema):
+    content_type = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    content_base64 = Base64(required=True)
+
+
 class JustificationSchema(Schema):
     reason_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
     explanation = fields.String(load_default=None, validate=validate.Length(max=500))
     document_ref = fields.String(load_default=None, validate=validate.Length(max=200))
+    document = fields.Nested(DocumentSchema, load_default=None, allow_none=True)
 
 
 class ChildSchema(Schema):
     parent_id = ID
     student_id = ID
+
+
+class AgendaSchema(ChildSchema):
+    start = fields.Date(load_default=None)
+    end = fields.Date(load_default=None)
+
+
+class DocumentRefSchema(Schema):
+    document_ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class ParentSchema(Schema):
+    parent_id = ID
 
 
 class AttendanceService:
@@ -111,10 +149,107 @@ class AttendanceService:
         return store.transact(self.db, declare)
 
     @rpc
+    def agenda(self, parent_id, student_id, start=None, end=None):
+        """The child's agenda from ``start`` (today by default) to ``end`` (a week by default, at
+        most ``agenda.MAX_AGENDA_DAYS`` days): each day, whether school is on or the holiday's
+        name, the timetable's day and its periods; the detentions of the range; bell times."""
+        request = errors.load(AgendaSchema(), {"parent_id": parent_id, "student_id": student_id,
+                                               "start": start, "end": end})
+        first = request["start"] or domain.school_today()
+        last = request["end"] or first + timedelta(days=6)
+        agendas.check_range(first, last)
+        with self.db.begin() as conn:
+            school_id = self._linked_school(conn, parent_id, student_id, "agenda")
+            years = conn.execute(
+                select(calendars).where(calendars.c.school_id == school_id, calendars.c.first_day <= last,
+                                        calendars.c.last_day >= first).order_by(calendars.c.first_day)).all()
+            published = conn.execute(select(timetables).where(
+                timetables.c.student_id == student_id,
+                timetables.c.school_year.in_([y.school_year for y in years]))).all()
+            detained = conn.execute(
+                select(detentions).where(detentions.c.student_id == student_id, detentions.c.date >= first,
+                                         detentions.c.date <= last)
+                .order_by(detentions.c.date, detentions.c.start)).all()
+        days = agendas.days(
+            first, last,
+            [agendas.CalendarYear(y.school_year, _school_calendar(y),
+                                  {date.fromisoformat(d["date"]): d.get("label") for d in y.days_off}) for y in years],
+            {t.school_year: agendas.Timetable(t.school_year, t.cycle_length, tuple(t.entries)) for t in published})
+        return {
+            "start": first.isoformat(), "end": last.isoformat(), "days": days,
+            "detentions": [_detention(row) for row in detained],
+            "bell_times": [{"school_year": y.school_year, "start": _hhmm(y.day_start), "end": _hhmm(y.day_end)}
+                           for y in years],
+        }
+
+    @rpc
+    def export(self, parent_id):
+        """Everything attendance holds on the parent and their linked children (Law 25): links,
+        each child's absences, agenda (timetables, detentions), the parent's declarations and the
+        documents they attached, and the parent's reads."""
+        errors.load(ParentSchema(), {"parent_id": parent_id})
+        with self.db.begin() as conn:
+            linked = conn.execute(select(links).where(links.c.parent_id == parent_id)).all()
+            children = []
+            for link in (row for row in linked if row.linked):
+                conn.execute(insert(access_log).values(parent_id=parent_id, student_id=link.student_id,
+                                                       what="export"))
+                children.append({
+                    "student_id": link.student_id,
+                    "absences": [_absence(row) for row in conn.execute(
+                        select(absences).where(absences.c.student_id == link.student_id,
+                                               absences.c.cancelled.is_(False), absences.c.date.is_not(None))
+                        .order_by(absences.c.date))],
+                    "timetables": [{"school_year": row.school_year, "cycle_length": row.cycle_length,
+                                    "entries": row.entries} for row in conn.execute(
+                        select(timetables).where(timetables.c.student_id == link.student_id))],
+                    "detentions": [_detention(row) for row in conn.execute(
+                        select(detentions).where(detentions.c.student_id == link.student_id)
+                        .order_by(detentions.c.date))],
+                })
+            declared = conn.execute(select(declarations).where(declarations.c.parent_id == parent_id)
+                                    .order_by(declarations.c.declared_at)).all()
+            attached = conn.execute(select(documents).where(documents.c.parent_id == parent_id)
+                                    .order_by(documents.c.created_at)).all()
+            reads = conn.execute(select(access_log).where(access_log.c.parent_id == parent_id)
+                                 .order_by(access_log.c.id)).all()
+        return {
+            "service": "attendance", "parent_id": parent_id,
+            "links": [{"student_id": row.student_id, "school_id": row.school_id, "linked": row.linked,
+                       "updated_at": row.updated_at.isoformat()} for row in linked],
+            "children": children,
+            "declarations": [{"student_id": row.student_id, **_declaration(row)} for row in declared],
+            "documents": [_document(row) for row in attached],
+            "access_log": [{"student_id": row.student_id, "what": row.what, "at": row.at.isoformat()}
+                           for row in reads],
+        }
+
+    @rpc
+    def fetch_document(self, document_ref):
+        """For the school system, never routed by the gateway: the document a parent attached to
+        a justification, by the ``document_ref`` of ``AbsenceMotivated``."""
+        request = errors.load(DocumentRefSchema(), {"document_ref": document_ref})
+        with self.db.begin() as conn:
+            row = conn.execute(select(documents).where(documents.c.document_ref == request["document_ref"])).first()
+        if row is None:
+            raise errors.NotFound("document_not_found", field="document_ref")
+        return _document(row)
+
+    @rpc
     def justify_absence(self, parent_id, student_id, absence_id, justification):
         """Give the reason for an absence the school recorded; the school system receives
-        ``AbsenceMotivated``."""
+        ``AbsenceMotivated``. A supporting document (photo or PDF of a medical note) comes in the
+        same request as ``justification["document"] = {"content_type", "content_base64"}``: it is
+        checked (type, real type, size), stored with the justification in one transaction, and
+        its reference is the event's ``document_ref``, which the school system gives to
+        ``fetch_document``."""
         request = errors.load(JustificationSchema(), justification)
+        document = request.pop("document")
+        if document is not None:
+            if request["document_ref"]:
+                raise errors.DomainError("document_and_reference", field="document_ref")
+            agendas.check_document(document["content_type"], document["content_base64"])
+            request["document_ref"] = f"doc-{uuid.uuid4()}"
 
         def justify(conn):
             school_id = self._linked_school(conn, parent_id, student_id, "justify_absence")
@@ -126,6 +261,12 @@ class AttendanceService:
             attendance.justify(parent_id, recorded, request["reason_code"], request["explanation"],
                                request["document_ref"], calendar, self.ops.correlation_id)
             projections.apply(conn, store.save(conn, attendance))
+            if document is not None:
+                content = document["content_base64"]
+                conn.execute(insert(documents).values(
+                    document_ref=request["document_ref"], absence_id=str(absence_id), student_id=student_id,
+                    parent_id=parent_id, content_type=document["content_type"], size_bytes=len(content),
+                    sha256=hashlib.sha256(content).hexdigest(), content=content))
             return {"absence_id": absence_id, "justified": True}
 
         return store.transact(self.db, justify)
@@ -154,12 +295,14 @@ class AttendanceService:
 
     def _calendar(self, conn, school_id: str, day: date) -> domain.SchoolCalendar | None:
         row = self._calendar_row(conn, school_id, day)
-        if row is None:
-            return None
-        return domain.SchoolCalendar(
-            school_id=row.school_id, first_day=row.first_day, last_day=row.last_day,
-            days_off=frozenset(date.fromisoformat(d["date"]) for d in row.days_off),
-            day_start=row.day_start, day_end=row.day_end, reasons=tuple(r["code"] for r in row.reasons))
+        return None if row is None else _school_calendar(row)
+
+
+def _school_calendar(row) -> domain.SchoolCalendar:
+    return domain.SchoolCalendar(
+        school_id=row.school_id, first_day=row.first_day, last_day=row.last_day,
+        days_off=frozenset(date.fromisoformat(d["date"]) for d in row.days_off),
+        day_start=row.day_start, day_end=row.day_end, reasons=tuple(r["code"] for r in row.reasons))
 
 
 def _absence(row) -> dict:
@@ -179,6 +322,17 @@ def _declaration(row) -> dict:
         "reason_code": row.reason_code, "explanation": row.explanation,
         "declared_at": row.declared_at.isoformat(),
     }
+
+
+def _detention(row) -> dict:
+    return {"detention_id": row.detention_id, "date": row.date.isoformat(), "start": _hhmm(row.start),
+            "end": _hhmm(row.end), "reason": row.reason, "location": row.location}
+
+
+def _document(row) -> dict:
+    return {"document_ref": row.document_ref, "absence_id": row.absence_id, "student_id": row.student_id,
+            "content_type": row.content_type, "size_bytes": row.size_bytes, "sha256": row.sha256,
+            "content_base64": base64.b64encode(row.content).decode(), "attached_at": row.created_at.isoformat()}
 
 
 def _hhmm(value: time | None) -> str | None:

@@ -1,6 +1,7 @@
 """Attendance's read models and its access log."""
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, DateTime, Identity, Index, Integer, MetaData, Table, Text, Time, func,
+    BigInteger, Boolean, Column, Date, DateTime, Identity, Index, Integer, LargeBinary, MetaData, Table, Text, Time,
+    func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -74,4 +75,43 @@ access_log = Table(
     Column("what", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("access_log_student_idx", "student_id", "at"),
+)
+
+# A student's timetable for a school year, replaced by the next one the school publishes.
+timetables = Table(
+    "timetables", metadata,
+    Column("student_id", Text, primary_key=True),
+    Column("school_year", Text, primary_key=True),
+    Column("cycle_length", Integer),
+    Column("entries", JSONB, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+detentions = Table(
+    "detentions", metadata,
+    Column("detention_id", Text, primary_key=True),
+    Column("student_id", Text, nullable=False),
+    Column("date", Date, nullable=False),
+    Column("start", Time, nullable=False),
+    Column("end", Time, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("location", Text),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("detentions_student_date_idx", "student_id", "date"),
+)
+
+# Not a read model: the documents parents attach to a justification (a photo or PDF of a medical
+# note), kept here because no event carries bytes; the school system fetches one by the
+# ``document_ref`` of ``AbsenceMotivated``. Never rebuilt.
+documents = Table(
+    "documents", metadata,
+    Column("document_ref", Text, primary_key=True),
+    Column("absence_id", Text, nullable=False),
+    Column("student_id", Text, nullable=False),
+    Column("parent_id", Text, nullable=False, index=True),
+    Column("content_type", Text, nullable=False),
+    Column("size_bytes", Integer, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

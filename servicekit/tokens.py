@@ -1,0 +1,103 @@
+"""Access tokens from the portal's Keycloak realm, checked without any web framework.
+
+    verifier = TokenVerifier("http://127.0.0.1:8180/realms/portal", audience="portal-api")
+    claims = verifier.verify(token)      # raises InvalidToken(code)
+    parent_id = claims["sub"]            # the parent's Keycloak user id
+
+Checked: the signature against the realm's published keys (JWKS), the issuer, the audience,
+the expiry, and that it is an access token. The keys are fetched once and cached; a token
+signed with a key id not in the cache makes one refetch (Keycloak rotated its keys), at most
+once per ``refetch_interval`` so that forged key ids cannot make us hammer Keycloak.
+"""
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.request
+
+import jwt
+
+ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256"]
+
+
+class InvalidToken(Exception):
+    """The token cannot be trusted; ``code`` is one of expired, bad_signature, wrong_audience,
+    wrong_issuer, malformed."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+
+class TokenVerifier:
+    def __init__(self, issuer_url: str, audience: str, leeway: float = 5, refetch_interval: float = 30,
+                 timeout: float = 5):
+        self.issuer = issuer_url.rstrip("/")
+        self.audience = audience
+        self.leeway = leeway
+        self.refetch_interval = refetch_interval
+        self.timeout = timeout
+        self.jwks_url = f"{self.issuer}/protocol/openid-connect/certs"
+        self._keys: dict[str, jwt.PyJWK] = {}
+        self._fetched_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def verify(self, token: str) -> dict:
+        if not isinstance(token, str) or token.count(".") != 2:
+            raise InvalidToken("malformed")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed") from None
+        if header.get("alg") not in ALGORITHMS:
+            # "none" and HMAC algorithms are never accepted from a public-key issuer.
+            raise InvalidToken("bad_signature")
+        key = self._key(header.get("kid"))
+        try:
+            claims = jwt.decode(
+                token, key.key, algorithms=[header["alg"]], audience=self.audience, issuer=self.issuer,
+                leeway=self.leeway, options={"require": ["exp", "iat", "iss", "aud", "sub"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("expired") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidToken("wrong_audience") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidToken("wrong_issuer") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("bad_signature") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("malformed") from None
+        if claims.get("typ", "Bearer") != "Bearer":  # an ID or refresh token is not an access token
+            raise InvalidToken("wrong_audience")
+        return claims
+
+    def _key(self, kid) -> jwt.PyJWK:
+        if not isinstance(kid, str):
+            raise InvalidToken("malformed")
+        key = self._keys.get(kid)
+        if key is None:
+            with self._lock:
+                key = self._keys.get(kid)
+                if key is None and time.monotonic() - self._fetched_at >= self.refetch_interval:
+                    self._keys = self._fetch()
+                    self._fetched_at = time.monotonic()
+                    key = self._keys.get(kid)
+        if key is None:
+            # Not a key of this realm: another realm's token, or a forgery.
+            raise InvalidToken("bad_signature")
+        return key
+
+    def _fetch(self) -> dict[str, jwt.PyJWK]:
+        with urllib.request.urlopen(self.jwks_url, timeout=self.timeout) as response:
+            document = json.load(response)
+        keys = {}
+        for entry in document.get("keys", []):
+            if entry.get("use", "sig") != "sig" or "kid" not in entry:
+                continue
+            try:
+                keys[entry["kid"]] = jwt.PyJWK(entry)
+            except jwt.PyJWTError:
+                continue  # a key type this library cannot use (e.g. for encryption)
+        return keys
