@@ -168,10 +168,18 @@ start_smtp_sink() {
 # --- Keycloak --------------------------------------------------------------------------------
 keycloak_ready() { curl -sf -o /dev/null "$PORTAL_KEYCLOAK_MGMT_URL/health/ready"; }
 
-# The realms are code: when their files change, Keycloak starts again from an empty database and
-# imports them (import skips a realm that already exists).
+# The realms are code: when their files, or the values of the ${VARIABLES} they take from the
+# environment at import, change, Keycloak starts again from an empty database and imports them
+# (import skips a realm that already exists).
 realms_fingerprint() {
-    cat "$PORTAL_REPO_DIR"/deploy/keycloak/*.json | sha256sum | cut -c1-16
+    local name
+    {
+        cat "$PORTAL_REPO_DIR"/deploy/keycloak/*.json
+        for name in $(grep -oh '\${[A-Za-z_][A-Za-z0-9_]*' "$PORTAL_REPO_DIR"/deploy/keycloak/*.json | sort -u); do
+            name=${name#??}
+            echo "$name=${!name:-}"
+        done
+    } | sha256sum | cut -c1-16
 }
 
 launch_keycloak() {
