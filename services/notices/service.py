@@ -1,23 +1,36 @@
 """The notices service: mail to parents (verification codes, notifications), each parent's inbox
-of school messages, resources, notification preferences and the private calendar feed.
+of school messages with read marks, resources per school and board, notification preferences,
+and the private calendar feed.
 
-Entrypoints first; the rules are in ``domain``, the read models in ``projections``, the mails'
-texts in ``templates``.
+Entrypoints first; the rules are in ``domain``, the read models in ``projections``, the mails in
+``notifications`` (which ones), ``templates`` (their words) and ``mail`` (sending), the feed in
+``feed``.
 """
 from __future__ import annotations
 
 import logging
+from datetime import date
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as upsert
 
-from servicekit import errors
+from servicekit import errors, store
+from servicekit.consumer import event_stream
+from servicekit.database import Database
 from servicekit.ops import Operations
 from servicekit.rpc import rpc
 
-from . import templates
+from . import domain, feed, notifications, projections, tables, templates
 from .mail import MailNotSent, Postman
+from .tables import (
+    access_log, agenda, days_off, links, messages, outbox, parent_settings, parents, preferences, read_marks,
+    resources, students,
+)
 
 log = logging.getLogger(__name__)
+
+ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
 
 class VerificationCodeSchema(Schema):
@@ -27,11 +40,54 @@ class VerificationCodeSchema(Schema):
     flow = fields.String(required=True, validate=validate.OneOf(templates.FLOWS))
 
 
+class QuietHoursSchema(Schema):
+    start = fields.Time(required=True)
+    end = fields.Time(required=True)
+
+    @validates_schema
+    def _not_empty(self, data, **kwargs):
+        if data["start"] == data["end"]:
+            raise ValidationError("quiet_hours_empty", "end")
+
+
+class ChildPreferencesSchema(Schema):
+    student_id = ID
+    kinds = fields.Dict(keys=fields.String(validate=validate.OneOf(domain.KINDS)),
+                        values=fields.String(validate=validate.OneOf(domain.MODES)), required=True)
+
+
+class PreferencesSchema(Schema):
+    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
+    children = fields.List(fields.Nested(ChildPreferencesSchema), validate=validate.Length(max=50))
+
+
+class RequestSchema(Schema):
+    parent_id = ID
+    student_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    message_id = fields.String(validate=validate.Length(min=1, max=64))
+
+
 class NoticesService:
     name = "notices"
 
+    db = Database()
     ops = Operations()
     postman = Postman()
+
+    # -- events ---------------------------------------------------------------------------------
+
+    @event_stream("sis", projections.SCHOOL_EVENTS)
+    @event_stream("linking", projections.LINK_EVENTS)
+    @event_stream("identity", projections.PARENT_EVENTS)
+    def take_in(self, events):
+        with self.db.begin() as conn:
+            fresh = store.admit(conn, events)
+            projections.apply(conn, fresh)
+            _forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"])
+            notifications.enqueue(conn, fresh)
+        return fresh
+
+    # -- mail on request ------------------------------------------------------------------------
 
     @rpc
     def send_verification_code(self, email, code, locale, flow):
@@ -47,3 +103,242 @@ class NoticesService:
             log.warning("verification mail not sent (%s)", exc)
             raise errors.DomainError("mail_unavailable") from None
         return {"sent": True}
+
+    # -- messages and resources -----------------------------------------------------------------
+
+    @rpc
+    def inbox(self, parent_id, student_id=None):
+        """The school's messages for the parent's children (or one child), newest first, each
+        with the children it concerns and whether this parent read it."""
+        request = errors.load(RequestSchema(), {"parent_id": parent_id, "student_id": student_id})
+        with self.db.begin() as conn:
+            children = self._children(conn, request["parent_id"], request["student_id"], "inbox")
+            listed = _inbox(conn, request["parent_id"], children)
+        return {"messages": listed, "unread": sum(1 for m in listed if not m["read"])}
+
+    @rpc
+    def mark_read(self, parent_id, message_id):
+        request = errors.load(RequestSchema(), {"parent_id": parent_id, "message_id": message_id})
+        with self.db.begin() as conn:
+            children = self._children(conn, request["parent_id"], None, None)
+            if not any(m["message_id"] == request["message_id"] for m in _inbox(conn, request["parent_id"], children)):
+                raise errors.NotFound("message_not_found", field="message_id")
+            conn.execute(upsert(read_marks).values(parent_id=request["parent_id"], message_id=request["message_id"])
+                         .on_conflict_do_nothing())
+        return {"message_id": request["message_id"], "read": True}
+
+    @rpc
+    def resources(self, parent_id, student_id):
+        """Links and documents the child's school and board publish."""
+        request = errors.load(RequestSchema(), {"parent_id": parent_id, "student_id": student_id})
+        if request["student_id"] is None:
+            raise errors.DomainError("required", field="student_id")
+        with self.db.begin() as conn:
+            child = self._children(conn, request["parent_id"], request["student_id"], "resources")[0]
+            rows = conn.execute(
+                select(resources).where(or_(
+                    (resources.c.scope == "org") & (resources.c.org_id == child.org_id),
+                    (resources.c.scope == "school") & (resources.c.school_id == child.school_id),
+                )).order_by(resources.c.scope.desc(), resources.c.title)
+            ).all()
+        return {"resources": [
+            {"resource_id": r.resource_id, "scope": r.scope, "title": r.title, "kind": r.kind, "url": r.url,
+             "description": r.description} for r in rows]}
+
+    # -- preferences ----------------------------------------------------------------------------
+
+    @rpc
+    def preferences(self, parent_id):
+        """Per linked child and per kind: instant, digest or off; and the quiet hours."""
+        request = errors.load(RequestSchema(), {"parent_id": parent_id})
+        with self.db.begin() as conn:
+            return _preferences(conn, request["parent_id"])
+
+    @rpc
+    def set_preferences(self, parent_id, preferences):
+        """Change some choices: ``{"quiet_hours": {"start": "21:00", "end": "07:00"} or null,
+        "children": [{"student_id": ..., "kinds": {"absence": "digest", ...}}]}``."""
+        parent_id = errors.load(RequestSchema(), {"parent_id": parent_id})["parent_id"]
+        request = errors.load(PreferencesSchema(), preferences)
+        with self.db.begin() as conn:
+            for child in request.get("children", ()):
+                self._children(conn, parent_id, child["student_id"], None)
+                for kind, mode in child["kinds"].items():
+                    conn.execute(upsert(tables.preferences).values(
+                        parent_id=parent_id, student_id=child["student_id"], kind=kind, mode=mode)
+                        .on_conflict_do_update(index_elements=["parent_id", "student_id", "kind"],
+                                               set_={"mode": mode}))
+            if "quiet_hours" in request:
+                quiet = request["quiet_hours"]
+                values = {"quiet_hours": quiet is not None, "quiet_start": quiet and quiet["start"],
+                          "quiet_end": quiet and quiet["end"]}
+                conn.execute(upsert(parent_settings).values(parent_id=parent_id, **values)
+                             .on_conflict_do_update(index_elements=["parent_id"], set_=values))
+            return _preferences(conn, parent_id)
+
+    # -- the calendar feed ----------------------------------------------------------------------
+
+    @rpc
+    def feed_url_token(self, parent_id):
+        """The secret of the parent's calendar URL (made on first request)."""
+        parent_id = errors.load(RequestSchema(), {"parent_id": parent_id})["parent_id"]
+        with self.db.begin() as conn:
+            conn.execute(upsert(parent_settings).values(parent_id=parent_id, feed_token=feed.new_token())
+                         .on_conflict_do_nothing())
+            token = conn.execute(select(parent_settings.c.feed_token)
+                                 .where(parent_settings.c.parent_id == parent_id)).scalar_one()
+            if token is None:
+                token = self._new_feed_token(conn, parent_id)
+        return {"token": token}
+
+    @rpc
+    def reset_feed_token(self, parent_id):
+        """A new secret: the old URL stops working at once."""
+        parent_id = errors.load(RequestSchema(), {"parent_id": parent_id})["parent_id"]
+        with self.db.begin() as conn:
+            conn.execute(upsert(parent_settings).values(parent_id=parent_id).on_conflict_do_nothing())
+            return {"token": self._new_feed_token(conn, parent_id)}
+
+    @rpc
+    def calendar_feed(self, token):
+        """The ``text/calendar`` body of the parent whose secret is ``token``."""
+        if not feed.looks_like_token(token):
+            raise errors.NotFound("feed_not_found")
+        with self.db.begin() as conn:
+            row = conn.execute(select(parent_settings.c.parent_id)
+                               .where(parent_settings.c.feed_token == token)).first()
+            if row is None:
+                raise errors.NotFound("feed_not_found")
+            children = self._children(conn, row.parent_id, None, "calendar_feed")
+            locale = conn.execute(select(parents.c.locale).where(parents.c.parent_id == row.parent_id)).scalar()
+            body = feed.calendar(_entries(conn, children), _holidays(conn, children), locale or "fr")
+        return {"content_type": "text/calendar; charset=utf-8", "body": body.decode()}
+
+    # -- Law 25 ---------------------------------------------------------------------------------
+
+    @rpc
+    def export(self, parent_id):
+        """Everything notices holds on the parent, for their download."""
+        parent_id = errors.load(RequestSchema(), {"parent_id": parent_id})["parent_id"]
+        with self.db.begin() as conn:
+            account = conn.execute(select(parents).where(parents.c.parent_id == parent_id)).first()
+            children = self._children(conn, parent_id, None, None)
+            mails = conn.execute(select(outbox).where(outbox.c.parent_id == parent_id)
+                                 .order_by(outbox.c.created_at)).all()
+            reads = conn.execute(select(access_log).where(access_log.c.parent_id == parent_id)
+                                 .order_by(access_log.c.at)).all()
+            settings = conn.execute(select(parent_settings).where(parent_settings.c.parent_id == parent_id)).first()
+            return {
+                "service": "notices",
+                "account": {"email": account.email, "locale": account.locale} if account else None,
+                "children": [c.student_id for c in children],
+                "preferences": _preferences(conn, parent_id),
+                "calendar_feed": {"active": bool(settings and settings.feed_token)},
+                "messages": _inbox(conn, parent_id, children),
+                "mails": [{"kind": m.kind, "to": m.email, "subject": m.subject, "queued_at": m.created_at.isoformat(),
+                           "sent_at": m.sent_at.isoformat() if m.sent_at else None} for m in mails],
+                "access_log": [{"student_id": r.student_id, "what": r.what, "at": r.at.isoformat()} for r in reads],
+            }
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def _children(self, conn, parent_id: str, student_id: str | None, what: str | None) -> list[domain.Child]:
+        """The parent's linked children (or the one asked for, refused like a child that does not
+        exist when it is not theirs); logs the read when ``what`` names one."""
+        query = (select(links.c.student_id, links.c.org_id, links.c.school_id, students.c.group)
+                 .select_from(links.outerjoin(students, students.c.student_id == links.c.student_id))
+                 .where(links.c.parent_id == parent_id, links.c.linked.is_(True)).order_by(links.c.student_id))
+        if student_id is not None:
+            query = query.where(links.c.student_id == student_id)
+        children = [domain.Child(*row) for row in conn.execute(query).all()]
+        if student_id is not None and not children:
+            raise errors.NotFound("child_not_found", field="student_id")
+        if what and children:
+            conn.execute(insert(access_log), [{"parent_id": parent_id, "student_id": c.student_id, "what": what}
+                                              for c in children])
+        return children
+
+    @staticmethod
+    def _new_feed_token(conn, parent_id: str) -> str:
+        token = feed.new_token()
+        conn.execute(update(parent_settings).where(parent_settings.c.parent_id == parent_id).values(feed_token=token))
+        return token
+
+
+def _inbox(conn, parent_id: str, children: list[domain.Child]) -> list[dict]:
+    if not children:
+        return []
+    orgs = {c.org_id for c in children}
+    rows = conn.execute(
+        select(messages, read_marks.c.read_at)
+        .select_from(messages.outerjoin(read_marks, (read_marks.c.message_id == messages.c.message_id)
+                                        & (read_marks.c.parent_id == parent_id)))
+        .where(or_(messages.c.org_id.in_(orgs), messages.c.student_id.in_([c.student_id for c in children])))
+        .order_by(messages.c.published_at.desc(), messages.c.message_id)
+    ).all()
+    listed = []
+    for row in rows:
+        audience = {"scope": row.scope, "org_id": row.org_id, "school_id": row.school_id, "group": row.group,
+                    "student_id": row.student_id}
+        concerned = [c.student_id for c in children if domain.reaches(audience, c)]
+        if concerned:
+            listed.append({
+                "message_id": row.message_id, "title": row.title, "body": row.body, "author": row.author,
+                "published_at": row.published_at.isoformat(), "scope": row.scope, "student_ids": concerned,
+                "read": row.read_at is not None,
+            })
+    return listed
+
+
+def _preferences(conn, parent_id: str) -> dict:
+    chosen = {(r.student_id, r.kind): r.mode for r in conn.execute(
+        select(preferences).where(preferences.c.parent_id == parent_id)).all()}
+    settings = conn.execute(select(parent_settings).where(parent_settings.c.parent_id == parent_id)).first()
+    if settings is None:
+        quiet = {"start": domain.QUIET_START.strftime("%H:%M"), "end": domain.QUIET_END.strftime("%H:%M")}
+    elif not settings.quiet_hours:
+        quiet = None
+    else:
+        quiet = {"start": (settings.quiet_start or domain.QUIET_START).strftime("%H:%M"),
+                 "end": (settings.quiet_end or domain.QUIET_END).strftime("%H:%M")}
+    children = conn.execute(select(links.c.student_id).where(links.c.parent_id == parent_id,
+                                                              links.c.linked.is_(True))
+                            .order_by(links.c.student_id)).scalars().all()
+    return {
+        "quiet_hours": quiet,
+        "time_zone": str(domain.SCHOOL_TIME),
+        "children": [{"student_id": s, "kinds": {k: chosen.get((s, k), domain.DEFAULT_MODE) for k in domain.KINDS}}
+                     for s in children],
+    }
+
+
+def _entries(conn, children: list[domain.Child]) -> list[feed.Entry]:
+    if not children:
+        return []
+    names = dict(conn.execute(select(students.c.student_id, students.c.first_name)
+                              .where(students.c.student_id.in_([c.student_id for c in children]))).all())
+    rows = conn.execute(
+        select(agenda).where(agenda.c.student_id.in_([c.student_id for c in children]),
+                             agenda.c.cancelled.is_(False), agenda.c.day.is_not(None))
+        .order_by(agenda.c.day, agenda.c.starts.nulls_first())
+    ).all()
+    return [feed.Entry(r.entry_id, names.get(r.student_id, r.student_id), r.kind, r.day, r.starts, r.ends, r.title,
+                       r.detail, r.updated_at) for r in rows]
+
+
+def _holidays(conn, children: list[domain.Child]) -> list[feed.Holiday]:
+    schools = {c.school_id for c in children if c.school_id}
+    if not schools:
+        return []
+    rows = conn.execute(select(days_off).where(days_off.c.school_id.in_(schools))
+                        .order_by(days_off.c.school_id, days_off.c.school_year)).all()
+    return [feed.Holiday(r.school_id, date.fromisoformat(d["date"]), d["label"], r.updated_at)
+            for r in rows for d in r.days]
+
+
+def _forget(conn, parent_ids: list[str]) -> None:
+    """What notices keeps on a parent who closed their account, beyond the read models
+    (Québec's Law 25)."""
+    if parent_ids:
+        for table in (read_marks, preferences, parent_settings, outbox, access_log):
+            conn.execute(delete(table).where(table.c.parent_id.in_(parent_ids)))
