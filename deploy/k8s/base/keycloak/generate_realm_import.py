@@ -24,7 +24,10 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
 def realm_import() -> dict:
     text = REALM_FILE.read_text(encoding="utf-8")
     realm = json.loads(text)
-    realm.pop("users", None)
+    # Service accounts are configuration (a client's admin roles), not demo users: they stay.
+    service_accounts = [u for u in realm.pop("users", []) if u.get("serviceAccountClientId")]
+    if service_accounts:
+        realm["users"] = service_accounts
     names = sorted(set(PLACEHOLDER.findall(text)))
     spec = {"keycloakCRName": "portal-keycloak", "realm": realm}
     if names:
