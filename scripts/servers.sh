@@ -17,8 +17,9 @@ rabbitmq_node="portal@localhost"
 is_root() { [ "$(id -u)" = 0 ]; }
 
 # --- PostgreSQL ------------------------------------------------------------------------------
-# As root the cluster belongs to the postgres user, as Debian's own clusters do.
-as_postgres() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+# As root the cluster belongs to the postgres user, as Debian's own clusters do (run from /, since
+# the current directory may be private to us).
+as_postgres() { if is_root; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 
 postgres_answers() { "$pg_bin/pg_isready" -q -h 127.0.0.1 -p "$PORTAL_PG_PORT"; }
 
