@@ -24,10 +24,7 @@ LINK_EVENTS = ["ChildLinked", "ChildUnlinked"]
 def apply(conn: Connection, events: list) -> None:
     groups = by_type(events)
     upsert_latest(conn, absences, (_recorded(e) for e in groups.get("AbsenceRecorded", ())), ["absence_id"])
-    upsert_latest(conn, absences, (
-        {"absence_id": e.data["absence_id"], "student_id": e.data["student_id"], "cancelled": True,
-         "updated_at": e.time}
-        for e in groups.get("AbsenceCancelled", ())), ["absence_id"])
+    upsert_latest(conn, absences, (_cancelled(e) for e in groups.get("AbsenceCancelled", ())), ["absence_id"])
     upsert_latest(conn, calendars, (_calendar(e) for e in groups.get("SchoolCalendarPublished", ())),
                   ["school_id", "school_year"])
     upsert_latest(conn, links, (
@@ -60,6 +57,18 @@ def _recorded(e) -> dict:
         "end_time": d.get("end_time"), "minutes_late": d.get("minutes_late"), "reason_code": d.get("reason_code"),
         "requires_justification": d["requires_justification"], "cancelled": False, "updated_at": e.time,
     }
+
+
+def _cancelled(e) -> dict:
+    """A tombstone: whatever the order the record and its cancellation arrive in, the row ends
+    the same, cancelled and emptied."""
+    empty = {column: None for column in _recorded_columns}
+    return {**empty, "absence_id": e.data["absence_id"], "student_id": e.data["student_id"], "cancelled": True,
+            "updated_at": e.time}
+
+
+_recorded_columns = ("school_id", "date", "kind", "period", "start_time", "end_time", "minutes_late", "reason_code",
+                     "requires_justification")
 
 
 def _calendar(e) -> dict:
