@@ -40,7 +40,7 @@ class AbsenceRecorded(EventSchema):
         rules.strictly_after(data, "end_time", "start_time")
 
 
-@event("sis", subject="student_id", consumers=("attendance",), example={
+@event("sis", subject="student_id", consumers=("attendance", "notices"), example={
     "absence_id": "abs-2026-000187", "student_id": STUDENT})
 class AbsenceCancelled(EventSchema):
     """The school removed an absence it had recorded by mistake."""
@@ -59,7 +59,7 @@ class AbsenceReason(Part):
     label_en = f.Text(100)
 
 
-@event("sis", subject="school_id", consumers=("attendance",), example={
+@event("sis", subject="school_id", consumers=("attendance", "notices"), example={
     "school_id": SCHOOL, "school_year": "2026-2027", "first_day": "2026-08-27",
     "last_day": "2027-06-22",
     "days_off": [{"date": "2026-09-07", "label": "Fête du Travail"},
@@ -128,7 +128,7 @@ class TimetablePublished(EventSchema):
                     {"entries": {index: {"day": [f"Must be less than or equal to {last_day}."]}}})
 
 
-@event("sis", subject="student_id", consumers=("attendance",), example={
+@event("sis", subject="student_id", consumers=("attendance", "notices"), example={
     "detention_id": "ret-2026-0031", "student_id": STUDENT, "date": "2026-11-19",
     "start": "15:10", "end": "16:10", "reason": "Travaux non remis", "location": "Local C-110"})
 class DetentionRecorded(EventSchema):

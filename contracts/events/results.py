@@ -88,7 +88,7 @@ class AssignmentResultPublished(EventSchema):
             raise rules.ValidationError("Must not be more than out_of.", "points")
 
 
-@event("sis", subject="student_id", consumers=("grades",), example={
+@event("sis", subject="student_id", consumers=("grades", "notices"), example={
     "homework_id": "dev-55012", "student_id": STUDENT, "school_id": SCHOOL,
     "subject_code": "FRA", "subject_name": "Français", "kind": "homework",
     "title": "Lire le chapitre 3", "description": "Répondre aux questions 1 à 5.",

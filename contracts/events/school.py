@@ -102,12 +102,12 @@ STUDENT_EXAMPLE = {
 }
 
 
-@event("sis", subject="student_id", consumers=("linking",), example=STUDENT_EXAMPLE)
+@event("sis", subject="student_id", consumers=("linking", "notices"), example=STUDENT_EXAMPLE)
 class StudentEnrolled(StudentRecord):
     """A student is enrolled in a school (also sent when the student changes school)."""
 
 
-@event("sis", subject="student_id", consumers=("linking",),
+@event("sis", subject="student_id", consumers=("linking", "notices"),
        example=dict(STUDENT_EXAMPLE, group="302"))
 class StudentUpdated(StudentRecord):
     """The student's record changed; carries the whole record, not a difference."""
@@ -121,7 +121,7 @@ class StudentWithdrawn(EventSchema):
     date = f.Date()
 
 
-@event("sis", subject="student_id", consumers=("linking",), example={
+@event("sis", subject="student_id", consumers=("linking", "notices"), example={
     "student_id": "css-trois-lacs.1234567", "guardian_id": "css-trois-lacs.r-88412",
     "name": "Julie Gagnon", "email": "parent.demo@example.org", "principal": True, "access": True,
 })
@@ -136,7 +136,7 @@ class GuardianAssigned(EventSchema):
     access = f.Flag()
 
 
-@event("sis", subject="student_id", consumers=("linking",), example={
+@event("sis", subject="student_id", consumers=("linking", "notices"), example={
     "student_id": "css-trois-lacs.1234567", "guardian_id": "css-trois-lacs.r-88412"})
 class GuardianRemoved(EventSchema):
     """The guardian is no longer on the student's record."""
