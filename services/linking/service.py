@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, fields, validate
 from prometheus_client import Counter
-from sqlalchemy import func, insert, or_, select, text
+from sqlalchemy import delete, func, insert, or_, select, text
 
 from servicekit import errors, store
 from servicekit.consumer import event_stream
@@ -95,6 +95,10 @@ class LinkingService:
             fresh = store.admit(conn, events)
             projections.apply(conn, fresh)
             projections.apply(conn, self._unlink_broken(conn, fresh))
+            closed = [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"]
+            if closed:  # Law 25: not read models, so forgotten here rather than in projections
+                conn.execute(delete(link_attempts).where(link_attempts.c.parent_id.in_(closed)))
+                conn.execute(delete(access_log).where(access_log.c.parent_id.in_(closed)))
         return fresh
 
     # -- the link form --------------------------------------------------------------------------
@@ -127,7 +131,7 @@ class LinkingService:
 
         Returns ``{"linked": true, "already_linked": bool, "child": <as in children()>}``. Every
         mismatch is ``link_mismatch`` without the field; too many failures per parent or per child
-        is ``link_locked`` (429) with ``retry_after`` seconds and ``retry_at``."""
+        is ``link_locked`` (429) with ``retry_after`` (seconds), ``retry_minutes`` and ``retry_at``."""
         try:
             asked = errors.load(LinkRequestSchema(), request)
             errors.load(ParentSchema(), {"parent_id": parent_id})
@@ -163,7 +167,8 @@ class LinkingService:
             self._note_attempt(conn, parent_id, key, "locked_out")
             seconds = max(int((retry_at - now).total_seconds()) + 1, 1)
             return "locked_out", errors.TooManyAttempts("link_locked", params={
-                "retry_after": seconds, "retry_at": retry_at.isoformat(timespec="seconds")})
+                "retry_after": seconds, "retry_minutes": -(-seconds // 60),
+                "retry_at": retry_at.isoformat(timespec="seconds")})
         match = None
         for student in candidates:
             match = domain.decide_link(typed, student, self._guardians(conn, [student.student_id])[student.student_id],
@@ -323,9 +328,11 @@ class LinkingService:
 
     @rpc
     def submit_reenrollment(self, parent_id, student_id, decision):
-        """The principal guardian confirms or declines next year (``decision``: "confirm" or
-        "decline") while the period is open; the school system receives ``ReenrollmentSubmitted``."""
-        asked = errors.load(DecisionSchema(), {"decision": decision})
+        """The principal guardian confirms or declines next year while the period is open;
+        ``decision``: ``{"decision": "confirm" | "decline"}`` (the request body) or the bare word.
+        The school system receives ``ReenrollmentSubmitted``; returns ``{"school_year",
+        "decision"}``."""
+        asked = errors.load(DecisionSchema(), decision if isinstance(decision, dict) else {"decision": decision})
 
         def submit(conn):
             link = self._linked(conn, parent_id, student_id, "submit_reenrollment")
