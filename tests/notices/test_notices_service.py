@@ -337,3 +337,50 @@ def test_rebuilding_the_read_models_mails_nobody(notices, rpc, amqp_url, databas
     assert rpc.notices.inbox(family.parent_id)["messages"]
     eventlet.sleep(1)
     assert len(received(family.email)) == 1 and len(outbox_rows(database, family.parent_id)) == 1
+
+
+def test_the_daily_digest_gathers_the_days_news_in_one_mail(notices, rpc, amqp_url, database):
+    family = settle(rpc, amqp_url, events.family(first_name="Léa"))
+    rpc.notices.set_preferences(family.parent_id, {"children": [
+        {"student_id": family.student_id, "kinds": {"absence": "digest", "detention": "digest"}}]})
+    recorded, detention = (events.absence(family.student_id, family.school_id),
+                           events.detention(family.student_id, date.today() + timedelta(days=2)))
+    publish([recorded, detention], amqp_url)
+    eventually(lambda: len(outbox_rows(database, family.parent_id)) == 2)
+    assert received(family.email) == []
+    with database.begin() as conn:  # the morning comes
+        conn.execute(text("UPDATE outbox SET due_at = now(), next_try_at = now() WHERE parent_id = :p"),
+                     {"p": family.parent_id})
+    mail = eventually(lambda: received(family.email))[0]
+    assert mail["Subject"] == "Votre résumé du Portail Parents"
+    body = text_of(mail)
+    assert f"Absence enregistrée pour Léa le {recorded.data['date'].isoformat()}" in body
+    assert f"Retenue pour Léa le {detention.data['date'].isoformat()}" in body
+    eventlet.sleep(1)
+    assert len(received(family.email)) == 1
+    assert all(r.sent_at for r in outbox_rows(database, family.parent_id))
+
+
+def test_an_unlinked_parent_hears_no_more_about_the_child(notices, rpc, amqp_url, database):
+    family = settle(rpc, amqp_url, events.family())
+    publish([Envelope.new("ChildUnlinked", "linking", family.parent_id, {
+        "parent_id": family.parent_id, "student_id": family.student_id, "reason": "access_denied"},
+        correlation_id="unlink")], amqp_url)
+    eventually(lambda: not linked(rpc, family))
+    publish([events.absence(family.student_id, family.school_id),
+             events.message({"scope": "org", "org_id": family.org_id})], amqp_url)
+    eventlet.sleep(1.5)
+    assert rpc.notices.inbox(family.parent_id) == {"messages": [], "unread": 0}
+    assert outbox_rows(database, family.parent_id) == [] and received(family.email) == []
+
+
+def test_mail_follows_a_changed_school_email(notices, rpc, amqp_url):
+    family = settle(rpc, amqp_url, events.family())
+    new_email = f"nouveau.{uuid.uuid4().hex[:8]}@example.org"
+    publish([Envelope.new("ParentEmailChanged", "identity", family.parent_id, {
+        "parent_id": family.parent_id, "old_email": family.email, "new_email": new_email},
+        correlation_id="email")], amqp_url)
+    eventually(lambda: rpc.notices.export(family.parent_id)["account"]["email"] == new_email)
+    publish([events.absence(family.student_id, family.school_id)], amqp_url)
+    eventually(lambda: received(new_email))
+    assert received(family.email) == []
