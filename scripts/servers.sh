@@ -5,6 +5,9 @@
 #   scripts/servers.sh stop     stop, by pid, the servers this script started
 #   scripts/servers.sh status   what answers where
 #
+# start and stop may name some servers only (postgresql, rabbitmq, smtp-sink, keycloak), e.g. a
+# private RabbitMQ and PostgreSQL on other ports, with their own state dir, for fault tests.
+#
 # Pids in $PORTAL_STATE_DIR/pids/, logs in $PORTAL_STATE_DIR/logs/.
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -13,7 +16,8 @@ set -euo pipefail
 mkdir -p "$PORTAL_MAIL_DIR"
 pg_bin=/usr/lib/postgresql/15/bin
 keycloak_state="$PORTAL_STATE_DIR/keycloak"
-rabbitmq_node="portal@localhost"
+# A second node on the machine needs its own name (and PORTAL_RABBIT_DIST_PORT).
+rabbitmq_node="${PORTAL_RABBIT_NODE:-portal@localhost}"
 is_root() { [ "$(id -u)" = 0 ]; }
 
 # --- PostgreSQL ------------------------------------------------------------------------------
@@ -230,22 +234,26 @@ $log_dir/keycloak.log"; }
 }
 
 # --- commands --------------------------------------------------------------------------------
+selected=() # the servers named on the command line; none means all
+wants() { [ ${#selected[@]} = 0 ] || [[ " ${selected[*]} " == *" $1 "* ]]; }
+
 start() {
     # Keycloak is the slowest: launch it first and wait for it last.
-    launch_keycloak
-    start_postgres
-    start_rabbitmq
-    start_smtp_sink
-    wait_keycloak
+    if wants keycloak; then launch_keycloak; fi
+    if wants postgresql; then start_postgres; fi
+    if wants rabbitmq; then start_rabbitmq; fi
+    if wants smtp-sink; then start_smtp_sink; fi
+    if wants keycloak; then wait_keycloak; fi
 }
 
 stop() {
-    stop_recorded keycloak kc.sh TERM 60
-    stop_recorded smtp-sink smtp_sink.py TERM 10
-    stop_recorded rabbitmq beam TERM 60
-    stop_recorded epmd epmd TERM 10
+    if wants keycloak; then stop_recorded keycloak kc.sh TERM 60; fi
+    if wants smtp-sink; then stop_recorded smtp-sink smtp_sink.py TERM 10; fi
+    if wants rabbitmq; then stop_recorded rabbitmq beam TERM 60; fi
+    # epmd serves every Erlang node of the machine: stopped with all servers only.
+    if [ ${#selected[@]} = 0 ]; then stop_recorded epmd epmd TERM 10; fi
     # Fast shutdown: roll back open transactions, then a clean checkpoint.
-    stop_recorded postgresql postgres INT 60
+    if wants postgresql; then stop_recorded postgresql postgres INT 60; fi
 }
 
 status() {
@@ -268,9 +276,15 @@ status() {
 # One start or stop at a time: a test session and `make run` may ask together. Every server is
 # launched with fd 9 closed, or it would hold the lock for as long as it runs.
 exec 9>"$PORTAL_STATE_DIR/.servers.lock"
+for name in "${@:2}"; do
+    case $name in
+        postgresql | rabbitmq | smtp-sink | keycloak) selected+=("$name") ;;
+        *) echo "$0: unknown server $name (postgresql, rabbitmq, smtp-sink, keycloak)" >&2; exit 2 ;;
+    esac
+done
 case "${1:-}" in
     start) flock 9; start ;;
     stop) flock 9; stop ;;
     status) status ;;
-    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+    *) echo "usage: $0 start|stop [server...] | status" >&2; exit 2 ;;
 esac
