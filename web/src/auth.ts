@@ -1,0 +1,59 @@
+// Login with Keycloak: OIDC authorization code flow with PKCE (oidc-client-ts), tokens kept in
+// the tab's session storage, renewed with the refresh token before they expire.
+import { User, UserManager, WebStorageStateStore } from "oidc-client-ts";
+import { lang } from "./i18n";
+
+let manager: UserManager | null = null;
+
+export async function configure(): Promise<void> {
+  const config = await (await fetch("/api/v1/config")).json();
+  manager = new UserManager({
+    authority: config.issuer,
+    client_id: config.client_id,
+    redirect_uri: `${location.origin}/callback`,
+    post_logout_redirect_uri: `${location.origin}/`,
+    response_type: "code",
+    scope: "openid",
+    automaticSilentRenew: true,
+    userStore: new WebStorageStateStore({ store: sessionStorage }),
+  });
+}
+
+function users(): UserManager {
+  if (!manager) throw new Error("auth not configured");
+  return manager;
+}
+
+export async function currentUser(): Promise<User | null> {
+  const user = await users().getUser();
+  return user && !user.expired ? user : null;
+}
+
+export async function token(): Promise<string | null> {
+  const user = await users().getUser();
+  if (user && !user.expired) return user.access_token;
+  if (user?.refresh_token) {
+    try {
+      return (await users().signinSilent())?.access_token ?? null;
+    } catch {
+      return null;
+    }
+  }
+  return null;
+}
+
+/** To Keycloak, then back to the page the parent was on. */
+export async function login(): Promise<void> {
+  await users().signinRedirect({ state: location.pathname + location.search, ui_locales: lang });
+}
+
+/** The end of the redirect: the page to go back to. */
+export async function completeLogin(): Promise<string> {
+  const user = await users().signinRedirectCallback();
+  const back = typeof user.state === "string" && user.state.startsWith("/") ? user.state : "/famille";
+  return back === "/" ? "/famille" : back;
+}
+
+export async function logout(): Promise<void> {
+  await users().signoutRedirect({ extraQueryParams: { ui_locales: lang } });
+}

@@ -1,0 +1,126 @@
+import "./style.css";
+import { ApiError } from "./api";
+import { completeLogin, configure, currentUser, login, logout } from "./auth";
+import { announce, h, mount } from "./dom";
+import { setLang, lang, t } from "./i18n";
+import { LiveEvent, onLive, startLive, stopLive } from "./live";
+import { arrivalMessage, navigate, setRenderer } from "./router";
+import * as views from "./views";
+
+const main = document.getElementById("main")!;
+const bar = document.getElementById("bar")!;
+const foot = document.getElementById("foot")!;
+const PUBLIC = new Set(["/", "/creer-un-compte", "/mot-de-passe-oublie", "/callback"]);
+
+function navLink(href: string, text: string): HTMLElement {
+  const current = location.pathname === href || (href !== "/" && location.pathname.startsWith(`${href}/`));
+  return h("a", { href, "aria-current": current ? "page" : undefined,
+    onclick: (e: Event) => { e.preventDefault(); void navigate(href); } }, text);
+}
+
+function header(signedIn: boolean): void {
+  const other = lang === "fr" ? "en" : "fr";
+  mount(bar,
+    h("a", { class: "brand", href: signedIn ? "/famille" : "/",
+      onclick: (e: Event) => { e.preventDefault(); void navigate(signedIn ? "/famille" : "/"); } }, t("app.title")),
+    h("nav", { "aria-label": t("nav.menu") }, h("ul", {},
+      signedIn ? [
+        h("li", {}, navLink("/famille", t("nav.family"))),
+        h("li", {}, navLink("/associer", t("nav.addChild"))),
+        h("li", {}, navLink("/messages", t("nav.messages"))),
+        h("li", {}, navLink("/compte", t("nav.settings"))),
+      ] : null,
+      h("li", {}, h("button", { type: "button", class: "link", lang: other, "aria-label": t("nav.languageLabel"),
+        onclick: () => { setLang(other); void render(location.pathname + location.search); } }, t("nav.language"))),
+      signedIn ? h("li", {}, h("button", { type: "button", class: "link", id: "logout",
+        onclick: () => { stopLive(); void logout(); } }, t("nav.logout"))) : null)));
+  document.querySelector<HTMLAnchorElement>(".skip")!.textContent = t("skip");
+  document.title = t("app.title");
+  mount(foot, h("p", {}, "Portail Parents"));
+}
+
+async function screen(path: string): Promise<HTMLElement> {
+  const parts = path.split("?")[0].split("/").filter(Boolean).map(decodeURIComponent);
+  if (path === "/" || parts.length === 0) return views.home();
+  switch (parts[0]) {
+    case "creer-un-compte": return views.codeFlow("register");
+    case "mot-de-passe-oublie": return views.codeFlow("reset");
+    case "famille": return views.familyView();
+    case "associer": return views.linkView();
+    case "messages": return views.messagesView();
+    case "compte": return views.settingsView();
+    case "enfants":
+      if (parts.length === 2) return views.childHome(parts[1]);
+      if (parts.length === 3) return views.childTile(parts[1], parts[2]);
+  }
+  return views.notFound();
+}
+
+async function render(path: string): Promise<void> {
+  const bare = path.split("?")[0];
+  if (bare === "/callback") {
+    try {
+      const back = await completeLogin();
+      history.replaceState(null, "", back);
+      return render(back);
+    } catch {
+      history.replaceState(null, "", "/");
+      return render("/");
+    }
+  }
+  const user = await currentUser();
+  if (!user && !PUBLIC.has(bare)) {
+    await login(); // back here after
+    return;
+  }
+  if (user && bare === "/") {
+    history.replaceState(null, "", "/famille");
+    return render("/famille");
+  }
+  header(Boolean(user));
+  main.setAttribute("aria-busy", "true");
+  let content: HTMLElement;
+  try {
+    content = await screen(path);
+  } catch (error) {
+    content = error instanceof ApiError && error.status === 404 ? views.notFound()
+      : h("section", {}, h("h1", { tabindex: "-1" }, t("error.generic")),
+        h("p", { role: "alert" }, error instanceof ApiError && error.message ? error.message : t("error.unavailable")));
+  }
+  mount(main, content);
+  main.removeAttribute("aria-busy");
+  (main.querySelector("h1") as HTMLElement | null)?.focus();
+  const message = arrivalMessage();
+  if (message) {
+    main.prepend(h("p", { class: "notice", role: "status" }, message));
+    announce(message);
+  }
+  if (user) startLive();
+}
+
+// What is new shows at once on the page of that child (or the family), without reload.
+onLive((event: LiveEvent) => {
+  const path = location.pathname;
+  const child = decodeURIComponent(path.split("/")[2] ?? "");
+  const concerned = path === "/famille" || path === "/messages" || (path.startsWith("/enfants/") && child === event.student_id);
+  const what = t("live.new", { what: t(`live.${event.type}` as Parameters<typeof t>[0]) });
+  const banner = h("p", { class: "live-banner", "data-event": event.type }, what);
+  document.querySelector(".live-banner")?.remove();
+  main.prepend(banner);
+  announce(what);
+  if (concerned) {
+    // The service applies the event in a moment; the banner stays while the page refreshes.
+    setTimeout(async () => {
+      await render(location.pathname + location.search);
+      main.prepend(banner);
+    }, 400);
+  }
+});
+
+async function start(): Promise<void> {
+  setRenderer(render);
+  await configure();
+  await render(location.pathname + location.search);
+}
+
+void start();
