@@ -1,4 +1,5 @@
 """The linking service against the real RabbitMQ and PostgreSQL."""
+import dataclasses
 import json
 import re
 import subprocess
@@ -389,6 +390,28 @@ def test_a_guardian_denied_access_cannot_link_and_another_guardian_keeps_theirs(
     with pytest.raises(DomainError) as refused:
         rpc.linking.link_child(other_id, form(student))
     assert refused.value.code == "link_mismatch"
+
+
+def test_the_school_s_newest_fact_wins_whatever_the_order_of_arrival(rpc, board, parent):
+    """A removal or withdrawal that overtakes the older assignment or enrolment still holds."""
+    parent_id, email = parent
+    removed_first = board.enrol()
+    assigned = sis("GuardianAssigned", removed_first["student_id"], student_id=removed_first["student_id"],
+                   guardian_id="g-1", name="Julie Gagnon", email=email, principal=True, access=True)
+    removed = sis("GuardianRemoved", removed_first["student_id"], student_id=removed_first["student_id"],
+                  guardian_id="g-1")
+    board.send(removed, dataclasses.replace(assigned, time=removed.time - timedelta(seconds=5)))
+    number = str(uuid.uuid4().int % 9_000_000 + 1_000_000)
+    late = {**removed_first, "student_id": f"{board.org_id}.{number}", "student_number": number}
+    withdrawn = sis("StudentWithdrawn", late["student_id"], student_id=late["student_id"], date=school_today())
+    enrolled = sis("StudentEnrolled", late["student_id"], **late)
+    board.send(withdrawn, dataclasses.replace(enrolled, time=withdrawn.time - timedelta(seconds=5)))
+    board.guardian(late, "g-2", email=email)
+    board.settled()
+    for student in (removed_first, late):
+        with pytest.raises(DomainError) as refused:
+            rpc.linking.link_child(parent_id, form(student))
+        assert refused.value.code == "link_mismatch"
 
 
 # -- what a linked parent reads -----------------------------------------------------------------
