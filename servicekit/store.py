@@ -19,8 +19,8 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-import contracts
 from contracts import Envelope
+from contracts.replay import load_stored
 
 metadata = MetaData()
 
@@ -76,13 +76,12 @@ def _row(envelope: Envelope, stream_version: int | None) -> dict:
 
 
 def envelope_of(row) -> Envelope:
-    """The envelope stored in ``row``. Its head comes from typed columns and was checked when the
-    event was stored; its data is loaded again by its contract, which turns it back into dates,
-    times and the like."""
+    """The envelope stored in ``row``, as ``contracts.parse`` gave it when it was stored: it was
+    validated then, so replaying only turns its dates, times and instants back into values."""
     return Envelope(
         id=str(row.event_id), type=row.type, version=row.version, source=row.source, subject=row.stream_id,
         time=row.time, correlation_id=row.correlation_id, causation_id=row.causation_id,
-        data=contracts.validate_data(row.type, row.version, row.data),
+        data=load_stored(row.type, row.version, row.data),
     )
 
 
