@@ -10,6 +10,7 @@ from contracts import Envelope
 from contracts.publish import publish
 from services.grades.domain import school_today, school_year_of
 from services.grades.service import GradesService
+from servicekit.cli import rebuild_projections
 from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
 from tests.support import eventually
@@ -253,3 +254,15 @@ def test_a_bulletin_for_a_year_that_has_not_begun_is_dead_lettered_and_the_rest_
         rows = conn.execute(text("SELECT count(*) FROM bulletins WHERE school_year = :y"), {"y": next_year}).scalar()
     engine.dispose()
     assert (stored, rows) == (0, 0)
+
+
+def test_a_rebuild_from_the_store_answers_the_same(rpc, amqp_url, family, database_url):
+    parent, child = family
+    publish([bulletin_event(child), assignment_event(child), ministry_event(child, school_today()),
+             homework_event(child, 3), settings_event(True)], amqp_url)
+    before = results_when(rpc, parent, child, lambda r: r["bulletins"] and r["assignments"] and r["ministry_results"]
+                          and "group_average" in r["bulletins"][0]["subjects"][0])
+    homework_before = eventually(lambda: rpc.grades.homework(parent, child))
+    rebuild_projections("grades", database_url("grades"))
+    assert rpc.grades.results(parent, child) == before
+    assert rpc.grades.homework(parent, child) == homework_before
