@@ -109,6 +109,14 @@ portal_ensure_secrets() {
 }
 portal_ensure_secrets
 
+# A social login is offered only once its client is configured (environment or secrets.env);
+# the portal realm's providers read these flags at import.
+for _provider in GOOGLE FACEBOOK MICROSOFT LINKEDIN; do
+    _secret="PORTAL_${_provider}_CLIENT_SECRET" _enabled="PORTAL_${_provider}_LOGIN_ENABLED"
+    if [ -n "${!_secret:-}" ] && [ -z "${!_enabled:-}" ]; then export "$_enabled=true"; fi
+done
+unset _provider _secret _enabled
+
 export PORTAL_PG_USER=portal PORTAL_AMQP_USER=portal
 export PORTAL_AMQP_VHOST="${PORTAL_AMQP_VHOST:-portal}"
 export PORTAL_PG_URL_BASE="postgresql+psycopg://$PORTAL_PG_USER:$PORTAL_PG_PASSWORD@127.0.0.1:$PORTAL_PG_PORT"
