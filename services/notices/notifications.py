@@ -2,7 +2,7 @@
 
 Runs in the transaction that admits the events, for fresh events only, so a redelivered event
 adds nothing, and a rebuild of the read models (which replays the store) mails nobody. Each mail
-is a row of the outbox keyed by (parent, event); ``sender`` sends it when it is due.
+is a row of the outbox keyed by (parent, event); ``mail.Postman`` sends it when it is due.
 """
 from __future__ import annotations
 
@@ -52,11 +52,10 @@ def _linked_parents(conn, condition):
 
 
 def _about_student(conn, event, kind: str) -> list[dict]:
-    rows = _linked_parents(conn, links.c.student_id == event.data["student_id"])
-    visible_from = event.data.get("visible_from")
-    return [row for row in (
-        _mail(conn, r, event, kind, [r.student_id], _student_values(event, kind), visible_from) for r in rows)
-        if row]
+    values, visible_from = _student_values(event, kind), event.data.get("visible_from")
+    mails = (_mail(conn, r, event, kind, [r.student_id], values, visible_from)
+             for r in _linked_parents(conn, links.c.student_id == event.data["student_id"]))
+    return [mail for mail in mails if mail]
 
 
 def _message(conn, event) -> list[dict]:
@@ -68,9 +67,9 @@ def _message(conn, event) -> list[dict]:
         if domain.reaches(audience, domain.Child(r.student_id, r.org_id, r.school_id, r.group)):
             children[r.parent_id].append(r)
     values = {k: event.data[k] for k in ("title", "author", "body")}
-    return [row for row in (
-        _mail(conn, rows[0], event, "message", [r.student_id for r in rows], values) for rows in children.values())
-        if row]
+    mails = (_mail(conn, rows[0], event, "message", [r.student_id for r in rows], values)
+             for rows in children.values())
+    return [mail for mail in mails if mail]
 
 
 def _reenrollment(conn, event) -> list[dict]:
@@ -87,16 +86,11 @@ def _reenrollment(conn, event) -> list[dict]:
     children = defaultdict(list)
     for r in rows:
         children[r.parent_id].append(r)
-    queued = []
-    for rows_of_parent in children.values():
-        first = rows_of_parent[0]
-        locale = first.locale or "fr"
-        values = {"children": templates.listing([r.first_name for r in rows_of_parent], locale),
-                  **{k: str(event.data[k]) for k in ("school_year", "opens_on", "closes_on")}}
-        row = _mail(conn, first, event, "reenrollment", [r.student_id for r in rows_of_parent], values)
-        if row:
-            queued.append(row)
-    return queued
+    dates = {k: str(event.data[k]) for k in ("school_year", "opens_on", "closes_on")}
+    mails = (_mail(conn, rows[0], event, "reenrollment", [r.student_id for r in rows],
+                   {"children": templates.listing([r.first_name for r in rows], rows[0].locale or "fr"), **dates})
+             for rows in children.values())
+    return [mail for mail in mails if mail]
 
 
 # -- one mail ---------------------------------------------------------------------------------
