@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from kombu import Connection, Exchange
+from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
@@ -197,6 +198,11 @@ def test_every_read_is_in_the_access_log_and_a_closed_account_is_forgotten(rpc, 
     engine.dispose()
 
 
+def dead_lettered(kind: str) -> float:
+    """This process's count of billing's dead letters of one kind (what /metrics exports)."""
+    return REGISTRY.get_sample_value("portal_billing_dead_letters_total", {"source": "sis", "reason": kind}) or 0
+
+
 def raw_publish(amqp_url, envelopes: list[dict]):
     """Publish bodies the contracts' publisher would refuse, as a faulty school system might."""
     with Connection(amqp_url) as connection:
@@ -219,6 +225,7 @@ def test_bad_amounts_and_contradicting_payments_are_dead_lettered_and_never_half
     fractional["data"]["lines"][0]["amount_cents"] = 85.5
     as_text = payment_event(issued, 100).to_dict()
     as_text["data"]["amount_cents"] = "100"
+    counted = {kind: dead_lettered(kind) for kind in ("invalid", "handler_failed")}
     raw_publish(amqp_url, [negative, fractional, as_text])
     foreign = payment_event(issued, 700, account_id="css-test.fam-other")
     good = payment_event(issued, 300)
@@ -235,6 +242,8 @@ def test_bad_amounts_and_contradicting_payments_are_dead_lettered_and_never_half
     found = eventually(letters, timeout=20)
     for event_id, reason in wanted.items():
         assert reason in found[event_id]["reason"], found[event_id]
+    assert {kind: dead_lettered(kind) - before for kind, before in counted.items()} == {
+        "invalid": 3, "handler_failed": 1}
     engine = create_engine(database_url("billing"))
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*) FROM events WHERE event_id = ANY(:ids)"),

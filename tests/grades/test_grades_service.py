@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
@@ -233,12 +234,19 @@ def test_a_closed_account_is_forgotten(rpc, amqp_url, family, database_url):
         rpc.grades.results(parent, child)
 
 
+def failed() -> float:
+    """This process's count of grades' events dead-lettered by its handler (what /metrics exports)."""
+    return REGISTRY.get_sample_value("portal_grades_dead_letters_total",
+                                     {"source": "sis", "reason": "handler_failed"}) or 0
+
+
 def test_a_bulletin_for_a_year_that_has_not_begun_is_dead_lettered_and_the_rest_goes_through(
         rpc, amqp_url, family, database_url):
     parent, child = family
     next_year = f"{int(YEAR[:4]) + 1}-{int(YEAR[:4]) + 2}"
     future = bulletin_event(child, school_year=next_year)
     good = bulletin_event(child)
+    counted = failed()
     publish([future, good], amqp_url)
     answer = results_when(rpc, parent, child, lambda r: r["bulletins"])
     assert [b["bulletin_id"] for b in answer["bulletins"]] == [good.data["bulletin_id"]]
@@ -248,6 +256,7 @@ def test_a_bulletin_for_a_year_that_has_not_begun_is_dead_lettered_and_the_rest_
 
     dead = eventually(letter)
     assert "unknown_school_year" in dead["reason"] and dead["queue"] == "grades.sis"
+    assert failed() - counted == 1
     engine = create_engine(database_url("grades"))
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*) FROM events WHERE event_id = :e"), {"e": future.id}).scalar()
