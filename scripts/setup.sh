@@ -91,13 +91,15 @@ if [ -f web/package.json ]; then
     dependencies_hash=$(cat web/package.json web/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
     if [ "$(cat web/node_modules/.portal-installed 2>/dev/null)" != "$dependencies_hash" ]; then
         say "installing the web client's npm packages"
-        (cd web && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci failed in web/"
+        (cd web && npm ci --no-audit --no-fund) >"$PORTAL_STATE_DIR/logs/web-install.log" 2>&1 \
+            || die "npm ci failed in web/; see $PORTAL_STATE_DIR/logs/web-install.log"
         echo "$dependencies_hash" >web/node_modules/.portal-installed
     fi
     # Rebuild only when a source file is newer than the last build.
     if [ ! -f web/dist/index.html ] || [ -n "$(find web \( -path web/node_modules -o -path web/dist \) -prune \
         -o -type f -newer web/dist/index.html -print -quit)" ]; then
         say "building the web client"
-        (cd web && npm run build --silent) || die "npm run build failed in web/"
+        (cd web && npm run build) >"$PORTAL_STATE_DIR/logs/web-build.log" 2>&1 \
+            || die "npm run build failed in web/; see $PORTAL_STATE_DIR/logs/web-build.log"
     fi
 fi
