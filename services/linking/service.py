@@ -307,9 +307,9 @@ class LinkingService:
 
     @rpc
     def reenrollment(self, parent_id, student_id):
-        """The board's re-enrolment for this child: ``{"period": {"school_year", "opens_on",
-        "closes_on", "open"} or null, "principal": bool, "answer": {"decision",
-        "submitted_at"} or null}``."""
+        """The board's re-enrolment for this child: ``{"open": bool, "period": {"school_year",
+        "opens_on", "closes_on", "open"} or null, "principal": bool, "answer": {"decision",
+        "submitted_at"} or null}``; ``open`` says whether the period is open today."""
         with self.db.begin() as conn:
             link = self._linked(conn, parent_id, student_id, "reenrollment")
             period = self._period(conn, student_id)
@@ -317,10 +317,12 @@ class LinkingService:
             answer = None if period is None else conn.execute(select(reenrollment_answers).where(
                 reenrollment_answers.c.student_id == student_id,
                 reenrollment_answers.c.school_year == period.school_year)).first()
+        is_open = period is not None and period.is_open(domain.school_today())
         return {
+            "open": is_open,
             "period": None if period is None else {
                 "school_year": period.school_year, "opens_on": period.opens_on.isoformat(),
-                "closes_on": period.closes_on.isoformat(), "open": period.is_open(domain.school_today())},
+                "closes_on": period.closes_on.isoformat(), "open": is_open},
             "principal": principal,
             "answer": None if answer is None else {"decision": answer.decision,
                                                    "submitted_at": answer.submitted_at.isoformat()},
