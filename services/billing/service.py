@@ -115,7 +115,8 @@ class BillingService:
     # -- helpers --------------------------------------------------------------------------------
 
     def _statements_of(self, conn, student_id: str) -> dict:
-        rows = {r.statement_id: r for r in conn.execute(select(statements).where(statements.c.student_id == student_id))}
+        rows = {r.statement_id: r
+                for r in conn.execute(select(statements).where(statements.c.student_id == student_id))}
         paid = [_payment(r._mapping) for r in conn.execute(
             select(payments).where(payments.c.student_id == student_id).order_by(payments.c.paid_on))]
         listed = []
