@@ -414,6 +414,28 @@ def test_the_school_s_newest_fact_wins_whatever_the_order_of_arrival(rpc, board,
         assert refused.value.code == "link_mismatch"
 
 
+def test_two_replicas_unlink_each_child_once(rpc, start_service, board, parent, listener):
+    """Two consumers of one queue, the school's events twice: one ChildUnlinked per lost link."""
+    start_service(LinkingService)
+    parent_id, email = parent
+    children = [board.enrol(first=name, guardians=[{"guardian_id": f"{board.org_id}.r-{n}", "email": email}])
+                for n, name in enumerate(("Léa", "Noah", "Emma", "Liam", "Zoé", "Jade"))]
+    board.settled()
+    for child in children:
+        rpc.linking.link_child(parent_id, form(child))
+    removals = [sis("GuardianRemoved", c["student_id"], student_id=c["student_id"], guardian_id=f"{board.org_id}.r-{n}")
+                for n, c in enumerate(children)]
+    board.send(*removals)
+    board.send(*removals)
+    eventually(lambda: rpc.linking.children(parent_id) == [])
+    unlinked = eventually(lambda: listener("ChildUnlinked") if len(listener("ChildUnlinked")) >= 6 else None)
+    for _ in range(3):  # time for a duplicate announcement to arrive, if there were one
+        listener()
+    assert sorted(e["data"]["student_id"] for e in listener("ChildUnlinked")) == sorted(
+        c["student_id"] for c in children)
+    assert {e["data"]["reason"] for e in unlinked} == {"guardian_removed"}
+
+
 # -- what a linked parent reads -----------------------------------------------------------------
 
 def test_the_record_shows_subjects_teachers_published_emails_and_transport(rpc, board, parent, db):
