@@ -67,6 +67,8 @@ class TokenVerifier:
             raise InvalidToken("wrong_issuer") from None
         except jwt.InvalidSignatureError:
             raise InvalidToken("bad_signature") from None
+        except jwt.MissingRequiredClaimError as missing:
+            raise InvalidToken("wrong_audience" if missing.claim == "aud" else "malformed") from None
         except jwt.PyJWTError:
             raise InvalidToken("malformed") from None
         if claims.get("typ", "Bearer") != "Bearer":  # an ID or refresh token is not an access token
