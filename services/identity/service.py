@@ -142,7 +142,10 @@ class IdentityService:
             for key in sorted(keys):
                 conn.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": key})
             since = now - domain.REQUESTS_WINDOW
+            # What no longer counts or serves goes, so that these tables stay small.
             conn.execute(delete(code_requests).where(code_requests.c.at < since))
+            conn.execute(delete(verification_codes).where(verification_codes.c.expires_at < since))
+            conn.execute(delete(tickets).where(tickets.c.expires_at < since))
             counts = dict(conn.execute(
                 select(code_requests.c.key, func.count()).where(code_requests.c.key.in_(keys))
                 .group_by(code_requests.c.key)).all())
