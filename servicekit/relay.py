@@ -90,8 +90,13 @@ class Relay(DependencyProvider):
                         store.advance(conn, self.service, rows[-1].position)
                         self.metrics.relay_published.inc(len(rows))
                 if not rows:
+                    # Wait by reading the connection: the broker's heartbeats must be read, or
+                    # the connection is declared dead after two intervals.
+                    try:
+                        broker.drain_events(timeout=self.poll_interval)
+                    except socket.timeout:
+                        pass
                     broker.heartbeat_check()
-                    eventlet.sleep(self.poll_interval)
             leader.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK})
 
     @staticmethod
