@@ -5,7 +5,6 @@ Entrypoints first; the rules are in ``domain``, the read models in ``projections
 """
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from datetime import datetime, timezone
 
@@ -72,10 +71,11 @@ PARENT_CAUSES = {"ParentVerified": "email_changed", "ParentEmailChanged": "email
                  "ParentAccountClosed": "account_closed"}
 
 
-@functools.cache
-def link_attempts_counter() -> Counter:
-    # One registration per process, however many containers a test starts.
-    return Counter("portal_linking_link_attempts_total", "Tries of the link form, by outcome.", ["outcome"])
+# Created on import, once per process however many containers run in it, with every outcome at
+# zero so that rates exist before the first try.
+LINK_ATTEMPTS = Counter("portal_linking_link_attempts_total", "Tries of the link form, by outcome.", ["outcome"])
+for _outcome in ("linked", "already_linked", "mismatch", "locked_out", "invalid", "not_verified"):
+    LINK_ATTEMPTS.labels(_outcome)
 
 
 class LinkingService:
@@ -139,10 +139,10 @@ class LinkingService:
                 asked["org_id"], asked["last_name"], asked["first_name"], asked["birth_date"],
                 asked["student_number"], asked["permanent_code"], asked["pin"], domain.school_today())
         except errors.DomainError:
-            link_attempts_counter().labels("invalid").inc()
+            LINK_ATTEMPTS.labels("invalid").inc()
             raise
         outcome, answer = store.transact(self.db, lambda conn: self._attempt(conn, parent_id, typed))
-        link_attempts_counter().labels(outcome).inc()
+        LINK_ATTEMPTS.labels(outcome).inc()
         if isinstance(answer, errors.DomainError):
             raise answer
         return answer
