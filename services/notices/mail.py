@@ -34,7 +34,11 @@ MAIL_DOMAIN = "portail-parents.local"
 
 
 class MailNotSent(Exception):
-    """The SMTP server could not be reached or refused the message."""
+    """The SMTP server could not be reached (``unreachable``) or refused the message."""
+
+    def __init__(self, reason: str, unreachable: bool):
+        super().__init__(reason)
+        self.unreachable = unreachable
 
 
 class Postman(DependencyProvider):
@@ -78,12 +82,11 @@ class Postman(DependencyProvider):
         return message
 
     def send(self, message: EmailMessage) -> None:
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                smtp.send_message(message)
-        except (OSError, smtplib.SMTPException) as exc:
-            # The exception's class only: an SMTP reply may quote the message.
-            raise MailNotSent(type(exc).__name__) from None
+        with self.session() as session:
+            session.send(message)
+
+    def session(self) -> "SmtpSession":
+        return SmtpSession(self.host, self.port, self.timeout)
 
     # -- the outbox ---------------------------------------------------------------------------
 
@@ -108,19 +111,26 @@ class Postman(DependencyProvider):
             mails = defaultdict(list)  # one mail per instant row, one per parent for the digest's rows
             for row in rows:
                 mails[(row.parent_id, "digest") if row.digest else (row.parent_id, row.event_id)].append(row)
-            for (parent_id, what), grouped in mails.items():
-                message = self._message_for(parent_id, what, grouped)
-                try:
-                    self.send(message)
-                except MailNotSent as exc:
-                    attempts = grouped[0].attempts + 1
-                    retry_at = now + domain.retry_delay(attempts, self.first_retry)
-                    log.warning("mail to parent %s not sent (%s); try %d at %s", parent_id, exc, attempts + 1,
-                                retry_at.isoformat())
-                    self._mark(conn, grouped, attempts=attempts, next_try_at=retry_at, last_error=str(exc))
-                    continue
-                self._mark(conn, grouped, sent_at=datetime.now(timezone.utc), last_error=None)
+            with self.session() as session:
+                self._send_all(conn, session, mails, now)
         return len(rows)
+
+    def _send_all(self, conn, session: "SmtpSession", mails: dict, now: datetime) -> None:
+        unreachable = None  # once the server cannot be reached, the rest of the batch waits too
+        for (parent_id, what), grouped in mails.items():
+            try:
+                if unreachable:
+                    raise unreachable
+                session.send(self._message_for(parent_id, what, grouped))
+            except MailNotSent as exc:
+                unreachable = exc if exc.unreachable else None
+                attempts = grouped[0].attempts + 1
+                retry_at = now + domain.retry_delay(attempts, self.first_retry)
+                log.warning("mail to parent %s not sent (%s); try %d at %s", parent_id, exc, attempts + 1,
+                            retry_at.isoformat())
+                self._mark(conn, grouped, attempts=attempts, next_try_at=retry_at, last_error=str(exc))
+                continue
+            self._mark(conn, grouped, sent_at=datetime.now(timezone.utc), last_error=None)
 
     def _message_for(self, parent_id: str, what: str, rows) -> EmailMessage:
         first = rows[0]
@@ -138,3 +148,39 @@ class Postman(DependencyProvider):
         for row in rows:
             conn.execute(update(outbox).where(outbox.c.parent_id == row.parent_id, outbox.c.event_id == row.event_id)
                          .values(**values))
+
+
+class SmtpSession:
+    """One SMTP connection for several mails, opened on the first and opened again after a
+    failure (a server that refused one mail may take the next)."""
+
+    def __init__(self, host: str, port: int, timeout: float):
+        self.host, self.port, self.timeout = host, port, timeout
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "SmtpSession":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._close()
+
+    def send(self, message: EmailMessage) -> None:
+        if self.smtp is None:
+            try:
+                self.smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+            except (OSError, smtplib.SMTPException) as exc:
+                raise MailNotSent(type(exc).__name__, unreachable=True) from None
+        try:
+            self.smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            self._close()
+            # The exception's class only: an SMTP reply may quote the message.
+            raise MailNotSent(type(exc).__name__, unreachable=False) from None
+
+    def _close(self) -> None:
+        smtp, self.smtp = self.smtp, None
+        if smtp is not None:
+            try:
+                smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                smtp.close()
