@@ -392,3 +392,20 @@ def test_social_first_login_with_another_school_email_claims_it_by_code(
     assert changed[0]["data"] == {"parent_id": parent_id, "old_email": school_email, "new_email": newer}
     assert len(bus.of("ParentVerified", parent_id)) == 1
     assert parent_of(social_login(portal_env, social_email, password), portal_env) == parent_id
+
+
+def test_the_parents_read_model_is_rebuilt_from_the_store(identity, rpc, mailbox, database_url, identity_db):
+    from servicekit.cli import rebuild_projections
+
+    kept, closed = new_email(), new_email()
+    register(rpc, mailbox, kept)
+    rpc.identity.close_account(register(rpc, mailbox, closed), closed)
+
+    def parents():
+        with identity_db.connect() as conn:
+            return sorted(conn.execute(text("SELECT parent_id, email, locale FROM parents")).all())
+
+    before = parents()
+    assert kept in {row.email for row in before} and closed not in {row.email for row in before}
+    assert rebuild_projections("identity", database_url("identity"))["events"] >= 3
+    assert parents() == before
