@@ -263,14 +263,16 @@ class ParentLinks(Aggregate):
             "org_id": match.student.org_id, "method": match.method, "guardian_id": match.guardian_id,
         }, correlation_id)
 
-    def unlink(self, student_id: str, reason: str, correlation_id: str) -> Envelope | None:
+    def unlink(self, student_id: str, reason: str, correlation_id: str, causation_id: str | None = None
+               ) -> Envelope | None:
         if student_id not in self.linked:
             return None
         return self._record("ChildUnlinked", {"parent_id": self.key, "student_id": student_id, "reason": reason},
-                            correlation_id)
+                            correlation_id, causation_id)
 
-    def _record(self, event_type: str, data: dict, correlation_id: str) -> Envelope:
-        event = Envelope.new(event_type, "linking", self.key, data, correlation_id)
+    def _record(self, event_type: str, data: dict, correlation_id: str, causation_id: str | None = None
+                ) -> Envelope:
+        event = Envelope.new(event_type, "linking", self.key, data, correlation_id, causation_id)
         self.record(event)
         return event
 

@@ -450,8 +450,10 @@ class LinkingService:
 
     def _unlink_broken(self, conn, events) -> list:
         """ChildUnlinked for every link the events broke; returns the stored events."""
-        student_causes = {e.data["student_id"]: STUDENT_CAUSES[e.type] for e in events if e.type in STUDENT_CAUSES}
-        parent_causes = {e.data["parent_id"]: PARENT_CAUSES[e.type] for e in events if e.type in PARENT_CAUSES}
+        # id -> (reason when the guardian relied on is gone, the event that may have broken links)
+        student_causes = {e.data["student_id"]: (STUDENT_CAUSES[e.type], e) for e in events
+                          if e.type in STUDENT_CAUSES}
+        parent_causes = {e.data["parent_id"]: (PARENT_CAUSES[e.type], e) for e in events if e.type in PARENT_CAUSES}
         if not student_causes and not parent_causes:
             return []
         at_risk = conn.execute(select(links).where(links.c.linked.is_(True), or_(
@@ -467,18 +469,18 @@ class LinkingService:
         broken = defaultdict(list)
         for link in at_risk:
             account = accounts.get(link.parent_id)
+            cause, trigger = parent_causes.get(link.parent_id) or student_causes[link.student_id]
             reason = domain.broken_by(
                 domain.Link(link.parent_id, link.student_id, link.method, link.guardian_id),
                 facts.get(link.student_id), on_record[link.student_id], account.email if account else None,
-                bool(account and account.closed),
-                parent_causes.get(link.parent_id) or student_causes.get(link.student_id, "guardian_removed"))
+                bool(account and account.closed), cause)
             if reason:
-                broken[link.parent_id].append((link.student_id, reason))
+                broken[link.parent_id].append((link.student_id, reason, trigger))
         stored = []
         for parent_id, lost in sorted(broken.items()):
             family = store.load(conn, domain.ParentLinks, parent_id)
-            for student_id, reason in lost:
-                family.unlink(student_id, reason, self.ops.correlation_id)
+            for student_id, reason, trigger in lost:
+                family.unlink(student_id, reason, trigger.correlation_id, trigger.id)
             stored.extend(store.save(conn, family))
         return stored
 

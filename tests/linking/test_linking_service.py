@@ -161,7 +161,8 @@ def linked_family(board, parent, **guardian):
 # -- linking ------------------------------------------------------------------------------------
 
 def test_a_parent_links_a_child_by_student_number_once_and_sees_it_in_the_family(rpc, board, parent, listener):
-    parent_id, _ = parent
+    parent_id, email = parent
+    board.enrol(first="Noah", girl=False, guardians=[{"guardian_id": "sibling.r-1", "email": email}])
     student = linked_family(board, parent)
     answer = rpc.linking.link_child(parent_id, form(student))
     assert answer["linked"] is True and answer["already_linked"] is False
@@ -360,6 +361,7 @@ def test_a_link_that_no_longer_holds_is_undone_everywhere(rpc, amqp_url, start_s
     cause(board, student, f"{board.org_id}.r-1", parent, amqp_url)
     unlinked = eventually(lambda: listener("ChildUnlinked"))
     assert [e["data"] for e in unlinked] == [{"parent_id": parent_id, "student_id": sid, "reason": reason}]
+    assert unlinked[0]["correlation_id"] in ("school-batch", "idp") and unlinked[0]["causation_id"]
     assert rpc.linking.children(parent_id) == [] and rpc.linking.is_linked(parent_id, sid) is False
     with pytest.raises(NotFound):
         rpc.linking.record(parent_id, sid)
