@@ -10,15 +10,17 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from servicekit.children import Children
 from servicekit.projection import by_type, row_of, upsert_latest
 
-from .tables import absences, calendars, declarations, detentions, links, timetables
+from .tables import absences, access_log, calendars, declarations, detentions, links, timetables
 
 TABLES = [absences, declarations, calendars, links, timetables, detentions]
 
+children = Children(links, access_log)
+
 SCHOOL_EVENTS = ["AbsenceRecorded", "AbsenceCancelled", "SchoolCalendarPublished", "TimetablePublished",
                  "DetentionRecorded"]
-LINK_EVENTS = ["ChildLinked", "ChildUnlinked"]
 
 
 def apply(conn: Connection, events: list) -> None:
@@ -27,14 +29,7 @@ def apply(conn: Connection, events: list) -> None:
     upsert_latest(conn, absences, (_cancelled(e) for e in groups.get("AbsenceCancelled", ())), ["absence_id"])
     upsert_latest(conn, calendars, (_calendar(e) for e in groups.get("SchoolCalendarPublished", ())),
                   ["school_id", "school_year"])
-    upsert_latest(conn, links, (
-        {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "school_id": e.data["school_id"],
-         "linked": True, "updated_at": e.time}
-        for e in groups.get("ChildLinked", ())), ["parent_id", "student_id"])
-    upsert_latest(conn, links, (
-        {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "linked": False,
-         "updated_at": e.time}
-        for e in groups.get("ChildUnlinked", ())), ["parent_id", "student_id"])
+    children.apply(conn, groups)
     upsert_latest(conn, timetables, (_timetable(e) for e in groups.get("TimetablePublished", ())),
                   ["student_id", "school_year"])
     upsert_latest(conn, detentions, (row_of(e, detentions) for e in groups.get("DetentionRecorded", ())),

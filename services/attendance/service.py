@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import insert, select
 
 from servicekit import errors, store
+from servicekit.children import ACCOUNT_EVENTS, LINK_EVENTS
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -23,7 +24,7 @@ from servicekit.rpc import rpc
 
 from . import agenda as agendas
 from . import domain, projections
-from .tables import absences, access_log, calendars, declarations, detentions, documents, links, timetables
+from .tables import absences, calendars, declarations, detentions, documents, timetables
 
 ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
 
@@ -92,7 +93,8 @@ class AttendanceService:
     # -- events ---------------------------------------------------------------------------------
 
     @event_stream("sis", projections.SCHOOL_EVENTS)
-    @event_stream("linking", projections.LINK_EVENTS)
+    @event_stream("linking", LINK_EVENTS)
+    @event_stream("identity", ACCOUNT_EVENTS)
     def take_in(self, events):
         with self.db.begin() as conn:
             fresh = store.admit(conn, events)
@@ -188,40 +190,37 @@ class AttendanceService:
         each child's absences, agenda (timetables, detentions), the parent's declarations and the
         documents they attached, and the parent's reads."""
         errors.load(ParentSchema(), {"parent_id": parent_id})
+        children = projections.children
         with self.db.begin() as conn:
-            linked = conn.execute(select(links).where(links.c.parent_id == parent_id)).all()
-            children = []
-            for link in (row for row in linked if row.linked):
-                conn.execute(insert(access_log).values(parent_id=parent_id, student_id=link.student_id,
-                                                       what="export"))
-                children.append({
-                    "student_id": link.student_id,
+            linked = children.of_parent(conn, parent_id)
+            children.log(conn, parent_id, linked, "export")
+            held = []
+            for student_id in linked:
+                held.append({
+                    "student_id": student_id,
                     "absences": [_absence(row) for row in conn.execute(
-                        select(absences).where(absences.c.student_id == link.student_id,
+                        select(absences).where(absences.c.student_id == student_id,
                                                absences.c.cancelled.is_(False), absences.c.date.is_not(None))
                         .order_by(absences.c.date))],
                     "timetables": [{"school_year": row.school_year, "cycle_length": row.cycle_length,
                                     "entries": row.entries} for row in conn.execute(
-                        select(timetables).where(timetables.c.student_id == link.student_id))],
+                        select(timetables).where(timetables.c.student_id == student_id))],
                     "detentions": [_detention(row) for row in conn.execute(
-                        select(detentions).where(detentions.c.student_id == link.student_id)
+                        select(detentions).where(detentions.c.student_id == student_id)
                         .order_by(detentions.c.date))],
                 })
             declared = conn.execute(select(declarations).where(declarations.c.parent_id == parent_id)
                                     .order_by(declarations.c.declared_at)).all()
             attached = conn.execute(select(documents).where(documents.c.parent_id == parent_id)
                                     .order_by(documents.c.created_at)).all()
-            reads = conn.execute(select(access_log).where(access_log.c.parent_id == parent_id)
-                                 .order_by(access_log.c.id)).all()
+            links_held, reads = children.links_of(conn, parent_id), children.accesses(conn, parent_id)
         return {
             "service": "attendance", "parent_id": parent_id,
-            "links": [{"student_id": row.student_id, "school_id": row.school_id, "linked": row.linked,
-                       "updated_at": row.updated_at.isoformat()} for row in linked],
-            "children": children,
+            "links": links_held,
+            "children": held,
             "declarations": [{"student_id": row.student_id, **_declaration(row)} for row in declared],
             "documents": [_document(row) for row in attached],
-            "access_log": [{"student_id": row.student_id, "what": row.what, "at": row.at.isoformat()}
-                           for row in reads],
+            "access_log": reads,
         }
 
     @rpc
@@ -274,17 +273,10 @@ class AttendanceService:
     # -- helpers --------------------------------------------------------------------------------
 
     def _linked_school(self, conn, parent_id, student_id, what: str) -> str:
-        """The child's school if the child is linked to the parent; else the same NotFound as for
-        a child that does not exist. Every read is written to the access log."""
+        """The child's school if the child is linked to the parent, the read logged; else the
+        same NotFound as for a child that does not exist."""
         errors.load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
-        school_id = conn.execute(
-            select(links.c.school_id).where(
-                links.c.parent_id == parent_id, links.c.student_id == student_id, links.c.linked.is_(True))
-        ).scalar()
-        if school_id is None:
-            raise errors.NotFound("child_not_found")
-        conn.execute(insert(access_log).values(parent_id=parent_id, student_id=student_id, what=what))
-        return school_id
+        return projections.children.school_of(conn, parent_id, student_id, what)
 
     def _calendar_row(self, conn, school_id: str, day: date):
         """The school's calendar of the year ``day`` falls in, else the next one to start."""

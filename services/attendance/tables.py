@@ -5,6 +5,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from servicekit.children import link_tables
+
 metadata = MetaData()
 
 # Columns other than the key are nullable: a cancellation that arrives before its absence
@@ -57,25 +59,8 @@ calendars = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-links = Table(
-    "links", metadata,
-    Column("parent_id", Text, primary_key=True),
-    Column("student_id", Text, primary_key=True),
-    Column("school_id", Text),
-    Column("linked", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-# Not a read model: who read which child's data, when (Québec's Law 25). Never rebuilt.
-access_log = Table(
-    "access_log", metadata,
-    Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("parent_id", Text, nullable=False),
-    Column("student_id", Text, nullable=False),
-    Column("what", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("access_log_student_idx", "student_id", "at"),
-)
+# The links this service answers for, and who read which child's data when (Québec's Law 25).
+links, access_log = link_tables(metadata)
 
 # A student's timetable for a school year, replaced by the next one the school publishes.
 timetables = Table(

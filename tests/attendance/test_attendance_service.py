@@ -237,3 +237,16 @@ def test_invalid_events_are_dead_lettered_with_their_reason_and_do_not_block_the
     assert "data.student_id" in reasons[bad["id"]]
     assert "JSON" in reasons["garbage-1"]
     assert all(letter["queue"] == "attendance.sis" for letter in letters)
+
+
+def test_a_closed_account_is_forgotten(rpc, amqp_url, family, database_url):
+    parent, child = family
+    rpc.attendance.absences(parent, child)
+    publish([Envelope.new("ParentAccountClosed", "identity", parent, {"parent_id": parent}, "close-test")], amqp_url)
+    eventually(lambda: not linked(rpc, parent, child))
+    engine = create_engine(database_url("attendance"))
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT (SELECT count(*) FROM links WHERE parent_id = :p) + "
+                                 "(SELECT count(*) FROM access_log WHERE parent_id = :p)"), {"p": parent}).scalar()
+    engine.dispose()
+    assert left == 0
