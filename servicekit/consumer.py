@@ -50,6 +50,11 @@ def declare_dead_letter_queue(channel, service: str) -> None:
                           arguments={"x-queue-type": "quorum"})
 
 
+class Unprocessable(Exception):
+    """Raised by a handler for an event that will never apply (e.g. a school year that does not
+    exist): it is dead-lettered at once with this reason instead of being retried."""
+
+
 class EventStream(Entrypoint):
     """``@event_stream(source, types)``: the decorated method receives a list of
     ``contracts.Envelope`` and must apply them in one transaction, admitting them through
@@ -203,9 +208,13 @@ class EventStream(Entrypoint):
             if not ok:
                 applied = []
                 for message, envelope in batch.parsed:
-                    ok, one = _outcome(self._spawn([envelope]).wait())
+                    result, exc_info = self._spawn([envelope]).wait()
+                    ok, one = _outcome((result, exc_info))
                     if ok:
                         applied.extend(one)
+                    elif isinstance(exc_info[1], Unprocessable):
+                        self._dead_letter(publisher, message, one, "unprocessable")
+                        self.metrics.events_handled.labels(self.source, envelope.type, "dead_lettered").inc()
                     else:
                         self._retry_or_dead_letter(publisher, message, envelope, one)
             self.metrics.event_handling.labels(self.source).observe(time.perf_counter() - batch.started)

@@ -9,12 +9,13 @@ from sqlalchemy import text
 from contracts import Envelope
 from contracts.publish import publish
 from servicekit import deadletters, store
-from servicekit.consumer import event_stream
+from servicekit.consumer import Unprocessable, event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
 from tests.support import eventually
 
 BROKEN = set()  # absence ids the probe cannot apply, until a fix clears them
+NEVER = set()  # absence ids the probe says will never apply
 
 
 class Probe:
@@ -29,6 +30,8 @@ class Probe:
         with self.db.begin() as conn:
             fresh = store.admit(conn, events)
             for event in fresh:
+                if event.data["absence_id"] in NEVER:
+                    raise Unprocessable(f"{event.data['absence_id']} will never apply")
                 if event.data["absence_id"] in BROKEN:
                     raise RuntimeError(f"cannot apply {event.data['absence_id']}")
         return fresh
@@ -87,3 +90,13 @@ def test_the_ops_endpoints_answer(start_service):
     for name in ("portal_probe_queue_depth_messages", "portal_probe_dead_letter_queue_messages",
                  "process_resident_memory_bytes"):
         assert name in metrics
+
+
+def test_an_unprocessable_event_is_dead_lettered_at_once(start_service, amqp_url):
+    probe = start_service(Probe)
+    doomed = f"doomed-{uuid.uuid4().hex[:6]}"
+    NEVER.add(doomed)
+    publish([absence(doomed)], amqp_url)
+    letters = eventually(lambda: [d for d in deadletters.peek(amqp_url, "probe") if doomed in (d["reason"] or "")])
+    assert "will never apply" in letters[0]["reason"]
+    assert 'portal_probe_dead_letters_total{reason="unprocessable",source="sis"} 1.0' in metrics_text(probe)
