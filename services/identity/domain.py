@@ -162,7 +162,6 @@ class PendingCode:
     expires_at: datetime
     failed_tries: int
     used: bool
-    parent_id: str | None
 
 
 def check_code(pending: PendingCode | None, code: str, now: datetime) -> bool:

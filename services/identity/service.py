@@ -173,7 +173,7 @@ class IdentityService:
                                                  verification_codes.c.email == email).with_for_update()
             ).first()
             pending = None if row is None else domain.PendingCode(
-                row.code_hash, row.salt, row.expires_at, row.failed_tries, row.used, row.parent_id)
+                row.code_hash, row.salt, row.expires_at, row.failed_tries, row.used)
             try:
                 proven = domain.check_code(pending, request["code"], now)
             except DomainError as refused:

@@ -73,7 +73,7 @@ def test_codes_are_six_digits_and_stored_as_salted_hashes():
 def pending(code="123456", **changes):
     salt = b"0123456789abcdef"
     values = dict(code_hash=domain.hash_code(code, salt), salt=salt, expires_at=NOW + timedelta(minutes=15),
-                  failed_tries=0, used=False, parent_id=None)
+                  failed_tries=0, used=False)
     values.update(changes)
     return domain.PendingCode(**values)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 
 from servicekit.errors import Conflict, DomainError, NotFound, TooManyAttempts
 from services.identity import domain
