@@ -5,7 +5,8 @@ Keycloak does not have in this shape (DESIGN.md §5) and tells the other service
 the verified parents are: ``ParentVerified`` once per account, ``ParentEmailChanged``,
 ``ParentAccountClosed``.
 
-RPC API (the gateway exposes it over HTTP; every error is a ``servicekit.errors`` code):
+RPC API (the gateway exposes it over HTTP; every error is a ``servicekit.errors`` code; a
+missing argument is the ``required`` error of its field, like any other bad input):
 
 ``request_code(flow, email, locale, client_address, parent_id=None)``
     flow is ``register``, ``reset`` or ``claim`` (claim: the signed-in ``parent_id`` too).
@@ -125,7 +126,7 @@ class IdentityService:
     # -- codes ----------------------------------------------------------------------------------
 
     @rpc
-    def request_code(self, flow, email, locale="fr", client_address=None, parent_id=None):
+    def request_code(self, flow=None, email=None, locale="fr", client_address=None, parent_id=None):
         """Mail a verification code for ``flow`` to ``email``. Never looks the email up: the answer
         and the time it takes are the same for every email."""
         request = errors.load(RequestCodeSchema(), {
@@ -162,7 +163,7 @@ class IdentityService:
                 "previous_codes_cancelled": True}
 
     @rpc
-    def verify_code(self, flow, email, code):
+    def verify_code(self, flow=None, email=None, code=None):
         """Trade the emailed code for a single-use ticket to the flow's next step."""
         request = errors.load(VerifyCodeSchema(), {"flow": flow, "email": _stripped(email), "code": code})
         email, now = domain.normalise_email(request["email"]), _now()
@@ -196,7 +197,7 @@ class IdentityService:
     # -- accounts -------------------------------------------------------------------------------
 
     @rpc
-    def register(self, ticket, password, password_confirmation, locale="fr"):
+    def register(self, ticket=None, password=None, password_confirmation=None, locale="fr"):
         """Create the account for the proven email, with its password; emits ``ParentVerified``."""
         request = errors.load(NewPasswordSchema(), {
             "ticket": ticket, "password": password, "password_confirmation": password_confirmation,
@@ -209,7 +210,7 @@ class IdentityService:
         return {"parent_id": parent_id, "email": proven.email}
 
     @rpc
-    def reset_password(self, ticket, password, password_confirmation):
+    def reset_password(self, ticket=None, password=None, password_confirmation=None):
         """Set a new password on the account of the proven email; its sessions end."""
         request = errors.load(NewPasswordSchema(), {
             "ticket": ticket, "password": password, "password_confirmation": password_confirmation})
@@ -258,7 +259,7 @@ class IdentityService:
                 "locale": locale_of(user), "totp_enabled": self.accounts.totp_enabled(parent_id)}
 
     @rpc
-    def set_two_factor(self, parent_id, enabled):
+    def set_two_factor(self, parent_id, enabled=None):
         request = errors.load(TwoFactorSchema(), {"parent_id": parent_id, "enabled": enabled})
         parent_id = str(request["parent_id"])
         self.accounts.set_two_factor(parent_id, self._user(parent_id), request["enabled"])
@@ -274,7 +275,7 @@ class IdentityService:
         return sorted(self.accounts.sessions(parent_id), key=lambda s: s["started_at"] or "", reverse=True)
 
     @rpc
-    def end_session(self, parent_id, session_id):
+    def end_session(self, parent_id, session_id=None):
         """End one of the parent's sessions (another device, a forgotten browser)."""
         request = errors.load(SessionSchema(), {"parent_id": parent_id, "session_id": session_id})
         parent_id = str(request["parent_id"])
@@ -285,7 +286,7 @@ class IdentityService:
         return {"ended": request["session_id"]}
 
     @rpc
-    def close_account(self, parent_id, confirmation):
+    def close_account(self, parent_id, confirmation=None):
         """Delete the account; ``ParentAccountClosed`` tells every service to forget the parent."""
         request = errors.load(CloseSchema(), {"parent_id": parent_id, "confirmation": confirmation})
         parent_id = str(request["parent_id"])

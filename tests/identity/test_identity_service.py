@@ -153,6 +153,8 @@ def test_the_code_is_stored_only_as_a_salted_hash(identity, rpc, mailbox, identi
     (lambda rpc: rpc.identity.request_code("register", new_email(), "de", "a"), "invalid_choice", "locale"),
     (lambda rpc: rpc.identity.request_code("claim", new_email(), "fr", "a"), "required", "parent_id"),
     (lambda rpc: rpc.identity.verify_code("register", new_email(), "12ab56"), "code_format", "code"),
+    (lambda rpc: rpc.identity.verify_code(flow="register", code="123456"), "required", "email"),
+    (lambda rpc: rpc.identity.register(ticket="t", password=PASSWORD), "required", "password_confirmation"),
     (lambda rpc: rpc.identity.register("nope", PASSWORD, PASSWORD, "fr"), "ticket_invalid", "ticket"),
     (lambda rpc: rpc.identity.me("not-a-uuid"), "invalid", "parent_id"),
     (lambda rpc: rpc.identity.set_two_factor(str(uuid.uuid4()), "yes"), "invalid", "enabled"),
