@@ -29,6 +29,7 @@ from nameko.extensions import Entrypoint
 
 import contracts
 
+from .errors import DomainError
 from .ops import metrics_for
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,9 @@ def declare_dead_letter_queue(channel, service: str) -> None:
 
 
 class Unprocessable(Exception):
-    """Raised by a handler for an event that will never apply (e.g. a school year that does not
-    exist): it is dead-lettered at once with this reason instead of being retried."""
+    """Raised by a handler for an event that will never apply: it is dead-lettered at once with
+    this reason instead of being retried. A DomainError (a rule the event breaks, e.g. a school
+    year that has not begun) is treated the same way: trying again cannot change the answer."""
 
 
 class EventStream(Entrypoint):
@@ -212,7 +214,7 @@ class EventStream(Entrypoint):
                     ok, one = _outcome((result, exc_info))
                     if ok:
                         applied.extend(one)
-                    elif isinstance(exc_info[1], Unprocessable):
+                    elif isinstance(exc_info[1], (Unprocessable, DomainError)):
                         self._dead_letter(publisher, message, one, "unprocessable")
                         self.metrics.events_handled.labels(self.source, envelope.type, "dead_lettered").inc()
                     else:

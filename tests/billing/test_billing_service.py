@@ -225,7 +225,7 @@ def test_bad_amounts_and_contradicting_payments_are_dead_lettered_and_never_half
     fractional["data"]["lines"][0]["amount_cents"] = 85.5
     as_text = payment_event(issued, 100).to_dict()
     as_text["data"]["amount_cents"] = "100"
-    counted = {kind: dead_lettered(kind) for kind in ("invalid", "handler_failed")}
+    counted = {kind: dead_lettered(kind) for kind in ("invalid", "unprocessable")}
     raw_publish(amqp_url, [negative, fractional, as_text])
     foreign = payment_event(issued, 700, account_id="css-test.fam-other")
     good = payment_event(issued, 300)
@@ -243,7 +243,7 @@ def test_bad_amounts_and_contradicting_payments_are_dead_lettered_and_never_half
     for event_id, reason in wanted.items():
         assert reason in found[event_id]["reason"], found[event_id]
     assert {kind: dead_lettered(kind) - before for kind, before in counted.items()} == {
-        "invalid": 3, "handler_failed": 1}
+        "invalid": 3, "unprocessable": 1}
     engine = create_engine(database_url("billing"))
     with engine.connect() as conn:
         stored = conn.execute(text("SELECT count(*) FROM events WHERE event_id = ANY(:ids)"),

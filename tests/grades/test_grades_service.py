@@ -237,7 +237,7 @@ def test_a_closed_account_is_forgotten(rpc, amqp_url, family, database_url):
 def failed() -> float:
     """This process's count of grades' events dead-lettered by its handler (what /metrics exports)."""
     return REGISTRY.get_sample_value("portal_grades_dead_letters_total",
-                                     {"source": "sis", "reason": "handler_failed"}) or 0
+                                     {"source": "sis", "reason": "unprocessable"}) or 0
 
 
 def test_a_bulletin_for_a_year_that_has_not_begun_is_dead_lettered_and_the_rest_goes_through(
