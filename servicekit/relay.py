@@ -57,7 +57,13 @@ class Relay(DependencyProvider):
         while not self._stopping:
             try:
                 with self.engine.connect() as leader:
-                    self._lead(leader)
+                    try:
+                        self._lead(leader)
+                    except BaseException:
+                        # Its session may hold the leader lock: close it rather than pool it, or
+                        # the next try, on another pooled session, waits as its own follower.
+                        leader.invalidate()
+                        raise
             except Exception as exc:  # database or broker gone: retry; the cursor is durable
                 self.broker_ok = False
                 log.warning("relay of %s interrupted (%s); retrying", self.service, exc)
