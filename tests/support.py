@@ -36,22 +36,23 @@ def eventually(check, timeout: float = 15, interval: float = 0.05):
         time.sleep(interval)
 
 
-def _rabbit_api(method: str, path: str, body: dict | None = None) -> None:
-    request = urllib.request.Request(f"{os.environ['PORTAL_RABBIT_HTTP_URL']}/api/{path}", method=method,
+def _rabbit_api(method: str, path: str, body: dict | None = None, env=os.environ) -> None:
+    request = urllib.request.Request(f"{env['PORTAL_RABBIT_HTTP_URL']}/api/{path}", method=method,
                                      data=json.dumps(body).encode() if body is not None else None)
-    token = b64encode(f"{os.environ['PORTAL_AMQP_USER']}:{os.environ['PORTAL_AMQP_PASSWORD']}".encode()).decode()
+    token = b64encode(f"{env['PORTAL_AMQP_USER']}:{env['PORTAL_AMQP_PASSWORD']}".encode()).decode()
     request.add_header("Authorization", f"Basic {token}")
     request.add_header("Content-Type", "application/json")
     urllib.request.urlopen(request, timeout=30).close()
 
 
-def create_vhost(name: str) -> str:
-    """A RabbitMQ vhost of our own (through the management API); returns its AMQP URL."""
-    _rabbit_api("PUT", f"vhosts/{name}")
-    _rabbit_api("PUT", f"permissions/{name}/{quote(os.environ['PORTAL_AMQP_USER'])}",
-                {"configure": ".*", "write": ".*", "read": ".*"})
-    return f"{os.environ['PORTAL_AMQP_URL_BASE']}/{name}"
+def create_vhost(name: str, env=os.environ) -> str:
+    """A RabbitMQ vhost of our own (through the management API); returns its AMQP URL. ``env``:
+    the settings of the node (another node than the local servers' for fault tests)."""
+    _rabbit_api("PUT", f"vhosts/{name}", env=env)
+    _rabbit_api("PUT", f"permissions/{name}/{quote(env['PORTAL_AMQP_USER'])}",
+                {"configure": ".*", "write": ".*", "read": ".*"}, env=env)
+    return f"{env['PORTAL_AMQP_URL_BASE']}/{name}"
 
 
-def delete_vhost(name: str) -> None:
-    _rabbit_api("DELETE", f"vhosts/{name}")
+def delete_vhost(name: str, env=os.environ) -> None:
+    _rabbit_api("DELETE", f"vhosts/{name}", env=env)

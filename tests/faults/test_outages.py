@@ -1,0 +1,72 @@
+"""Faults 2 and 3: the private RabbitMQ, then the private PostgreSQL, stopped and started while a
+school publishes a burst and attendance relays its own events."""
+import time
+import uuid
+
+import pytest
+
+from tests.faults.support import (
+    Listener, OwnEvents, ReadinessWatch, School, absence_rows, absences, projection_tally, queue_depths, report,
+    within,
+)
+from tests.support import eventually
+
+BURST = 20_000
+OWN_EVENTS = 1_500
+OUTAGE = 2  # seconds the server stays stopped, beyond the time it takes to stop
+
+
+@pytest.mark.parametrize("server", ["rabbitmq", "postgresql"])
+def test_a_server_restarted_mid_burst_loses_nothing_and_the_service_reconnects_by_itself(
+        private_servers, service_process, server):
+    tag = f"{server}-{uuid.uuid4().hex[:6]}"
+    amqp_url, database_url = private_servers.amqp_url(server), private_servers.database_url("attendance", server)
+    relayed = Listener(amqp_url, "attendance")
+    attendance = service_process("attendance", amqp_url, database_url).start()
+    attendance.wait_ready()
+    watch = ReadinessWatch(attendance)
+    burst = absences(BURST, tag)
+    school, own = School(burst, amqp_url, pause=0.2), OwnEvents(database_url, OWN_EVENTS, tag)
+    publishing, writing = school.spawn(), own.spawn()
+
+    eventually(lambda: absence_rows(database_url) >= BURST // 10, timeout=90, interval=0.1)
+    applied_before = absence_rows(database_url)
+    down_at = time.monotonic()
+    private_servers.stop(server)
+    time.sleep(OUTAGE)
+    private_servers.start(server)
+    up_at = time.monotonic()
+
+    publishing.wait()
+    writing.wait()
+    within(lambda: absence_rows(database_url) >= BURST, timeout=150)
+    within(lambda: queue_depths(amqp_url, "attendance")["attendance.sis"] == 0, timeout=30)
+    received: list[str] = []
+
+    def everything_relayed() -> bool:
+        received.extend(relayed.drain())
+        return set(own.stored) <= set(received)
+
+    within(everything_relayed, timeout=60, interval=1)
+    within(lambda: attendance.readiness() == 200, timeout=30)
+    watch.stop()
+    during, after = watch.between(down_at, up_at), watch.between(up_at)
+    tally, sent, depths = projection_tally(database_url), {e.id for e in burst}, queue_depths(amqp_url, "attendance")
+    report(f"{server} stopped and started mid-burst",
+           outage_seconds=round(up_at - down_at, 1), school_events_sent=len(sent),
+           school_published_with_repeats=school.published, school_publish_failures=len(school.failures),
+           applied_when_stopped=applied_before, store_rows=tally["store_rows"],
+           distinct_ids_in_store=tally["distinct_ids"], projection_rows=tally["absence_rows"],
+           school_events_lost=len(sent - tally["ids"]), school_events_duplicated=tally["store_rows"] - tally["distinct_ids"],
+           own_events_stored=len(own.stored), own_event_write_retries=own.failures,
+           own_events_relayed=len(set(received)), own_events_lost=len(set(own.stored) - set(received)),
+           own_events_published_twice=len(received) - len(set(received)),
+           readyz_during_outage=sorted(set(during), key=str), readyz_after=sorted(set(after[-5:]), key=str),
+           service_restarts=attendance.starts - 1, queues_after=depths)
+    assert attendance.process.poll() is None and attendance.starts == 1, "the service did not ride it out"
+    assert 503 in during, "/readyz never said not ready while the server was down"
+    assert after[-1] == 200
+    assert tally["ids"] == sent
+    assert tally["store_rows"] == tally["distinct_ids"] == tally["absence_rows"] == BURST
+    assert set(received) == set(own.stored) and len(own.stored) == OWN_EVENTS
+    assert depths == {"attendance.sis": 0, "attendance.dead-letter": 0}
