@@ -2,6 +2,10 @@
 provider), the SMTP sink (the mail the notices service sends), PostgreSQL and RabbitMQ."""
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
+import time
 import uuid
 
 import pytest
@@ -293,17 +297,37 @@ def test_repeated_wrong_passwords_lock_the_login_for_a_while(identity, rpc, mail
         Browser(portal_env["PORTAL_KEYCLOAK_URL"]).login(email, PASSWORD)
 
 
-def test_two_factor_is_turned_on_and_off(identity, rpc, mailbox, portal_env):
+def totp(secret: str, at: float | None = None) -> str:
+    """The authenticator app's current code (RFC 6238, as Keycloak's realm policy sets it)."""
+    counter = int((time.time() if at is None else at) // 30).to_bytes(8, "big")
+    digest = hmac.new(secret.encode(), counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    return f"{(int.from_bytes(digest[offset:offset + 4], 'big') & 0x7FFFFFFF) % 1_000_000:06d}"
+
+
+def test_two_factor_is_turned_on_used_and_turned_off(identity, rpc, mailbox, portal_env):
     email = new_email()
     parent_id = register(rpc, mailbox, email)
     assert rpc.identity.set_two_factor(parent_id, True) == {"totp_enabled": False, "setup_pending": True}
     # At the next login Keycloak asks for an authenticator app before any code is issued.
     browser = Browser(portal_env["PORTAL_KEYCLOAK_URL"])
-    page = browser.submit(browser.start(), username=email, password=PASSWORD)
-    assert "totp" in page.text.lower()
+    setup = browser.submit(browser.start(), username=email, password=PASSWORD)
     with pytest.raises(LoginFailed):
-        browser.code_of(page)
+        browser.code_of(setup)
+    secret = re.search(r'name="totpSecret" value="([^"]+)"', setup.text).group(1)
+    assert browser.tokens(browser.submit(setup, totp=totp(secret), totpSecret=secret, userLabel="téléphone"))
+    assert rpc.identity.me(parent_id)["totp_enabled"] is True
+
+    # From now on the password alone is not enough.
+    second = Browser(portal_env["PORTAL_KEYCLOAK_URL"])
+    asked = second.submit(second.start(), username=email, password=PASSWORD)
+    with pytest.raises(LoginFailed):
+        second.code_of(asked)
+    # A code serves once; the next period's is within the realm's look-ahead window.
+    assert second.tokens(second.submit(asked, otp=totp(secret, time.time() + 30)))["access_token"]
+
     assert rpc.identity.set_two_factor(parent_id, False) == {"totp_enabled": False, "setup_pending": False}
+    assert rpc.identity.me(parent_id)["totp_enabled"] is False
     assert Browser(portal_env["PORTAL_KEYCLOAK_URL"]).login(email, PASSWORD)["access_token"]
 
 
