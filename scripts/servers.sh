@@ -180,7 +180,7 @@ realms_fingerprint() {
     local name
     {
         cat "$PORTAL_REPO_DIR"/deploy/keycloak/*.json
-        for name in $(grep -oh '\${[A-Za-z_][A-Za-z0-9_]*' "$PORTAL_REPO_DIR"/deploy/keycloak/*.json | sort -u); do
+        for name in $(grep -oh '\${[A-Z_][A-Z0-9_]*' "$PORTAL_REPO_DIR"/deploy/keycloak/*.json | sort -u); do
             name=${name#??}
             echo "$name=${!name:-}"
         done

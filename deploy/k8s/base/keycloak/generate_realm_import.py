@@ -18,7 +18,8 @@ import yaml
 REPO = Path(__file__).resolve().parents[4]
 REALM_FILE = REPO / "deploy" / "keycloak" / "portal-realm.json"
 OUTPUT = Path(__file__).parent / "realm-import.yaml"
-PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::[^}]*)?\}")
+# Environment variables are upper case; ${camelCase} are Keycloak's own message keys.
+PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::[^}]*)?\}")
 
 
 def realm_import() -> dict:
