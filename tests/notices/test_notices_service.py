@@ -1,6 +1,7 @@
 """The notices service against the real RabbitMQ, PostgreSQL and SMTP sink."""
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import uuid
@@ -384,3 +385,36 @@ def test_mail_follows_a_changed_school_email(notices, rpc, amqp_url):
     publish([events.absence(family.student_id, family.school_id)], amqp_url)
     eventually(lambda: received(new_email))
     assert received(family.email) == []
+
+
+def test_two_replicas_share_the_outbox_and_send_each_mail_once(start_service, rpc, amqp_url):
+    for _ in range(2):
+        start_service(NoticesService, **FAST_MAIL)
+    org = events.new_org()
+    families = [settle(rpc, amqp_url, events.family(org)) for _ in range(20)]
+    publish([events.message({"scope": "org", "org_id": org}) for _ in range(5)], amqp_url)
+    eventually(lambda: all(len(received(f.email)) >= 5 for f in families), timeout=30)
+    eventlet.sleep(1)
+    assert [len(received(f.email)) for f in families] == [5] * 20
+
+
+def test_an_event_that_breaks_its_contract_is_dead_lettered_with_the_reason(notices, rpc, amqp_url):
+    from kombu import Connection, Exchange
+
+    from servicekit import deadletters
+
+    family = settle(rpc, amqp_url, events.family())
+    bad = events.message({"scope": "org", "org_id": family.org_id}).to_dict()
+    del bad["data"]["audience"]
+    with Connection(amqp_url) as connection:
+        exchange = Exchange("sis.events", "topic", durable=True)
+        connection.Producer().publish(json.dumps(bad), exchange=exchange, routing_key="MessagePublished",
+                                      content_type="application/json", message_id=bad["id"], declare=[exchange])
+    good = events.message({"scope": "org", "org_id": family.org_id})
+    publish([good], amqp_url)
+    eventually(lambda: rpc.notices.inbox(family.parent_id)["messages"])
+    letter = eventually(lambda: next((d for d in deadletters.peek(amqp_url, "notices") if d["event_id"] == bad["id"]),
+                                     None))
+    assert "data.audience" in letter["reason"] and letter["queue"] == "notices.sis"
+    assert [m["message_id"] for m in rpc.notices.inbox(family.parent_id)["messages"]] == [good.data["message_id"]]
+    assert len(received(family.email)) == 1
