@@ -23,7 +23,8 @@ def _describe(message) -> dict:
         "type": message.properties.get("type"),
         "queue": headers.get(QUEUE_HEADER) or (deaths[0].get("queue") if deaths else None),
         "reason": headers.get(REASON_HEADER) or (deaths[0].get("reason") if deaths else None),
-        "body": message.body.decode() if isinstance(message.body, bytes) else message.body,
+        # A body that is not UTF-8 is one reason to be here: shown with its bytes escaped.
+        "body": message.body.decode(errors="backslashreplace") if isinstance(message.body, bytes) else message.body,
     }
 
 
