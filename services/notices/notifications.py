@@ -51,46 +51,43 @@ def _linked_parents(conn, condition):
     ).all()
 
 
+def _by_parent(rows) -> dict[str, list]:
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row.parent_id].append(row)
+    return grouped
+
+
 def _about_student(conn, event, kind: str) -> list[dict]:
-    values, visible_from = _student_values(event, kind), event.data.get("visible_from")
-    mails = (_mail(conn, r, event, kind, [r.student_id], values, visible_from)
-             for r in _linked_parents(conn, links.c.student_id == event.data["student_id"]))
-    return [mail for mail in mails if mail]
+    values = _student_values(event, kind)
+    recipients = _by_parent(_linked_parents(conn, links.c.student_id == event.data["student_id"]))
+    return _mails(conn, event, kind, recipients, lambda rows: values, event.data.get("visible_from"))
 
 
 def _message(conn, event) -> list[dict]:
     audience = event.data["audience"]
     candidates = _linked_parents(conn, links.c.org_id == audience["org_id"]) if audience["scope"] != "student" \
         else _linked_parents(conn, links.c.student_id == audience["student_id"])
-    children = defaultdict(list)
-    for r in candidates:
-        if domain.reaches(audience, domain.Child(r.student_id, r.org_id, r.school_id, r.group)):
-            children[r.parent_id].append(r)
+    recipients = _by_parent(r for r in candidates
+                            if domain.reaches(audience, domain.Child(r.student_id, r.org_id, r.school_id, r.group)))
     values = {k: event.data[k] for k in ("title", "author", "body")}
-    mails = (_mail(conn, rows[0], event, "message", [r.student_id for r in rows], values)
-             for rows in children.values())
-    return [mail for mail in mails if mail]
+    return _mails(conn, event, "message", recipients, lambda rows: values)
 
 
 def _reenrollment(conn, event) -> list[dict]:
     """The principal guardians of the board's students, matched to parents by their verified
     school email."""
-    rows = conn.execute(
+    recipients = _by_parent(conn.execute(
         select(parents.c.parent_id, parents.c.email, parents.c.locale, students.c.student_id, students.c.first_name)
         .select_from(guardians.join(students, students.c.student_id == guardians.c.student_id)
                      .join(parents, parents.c.email == guardians.c.email))
         .where(students.c.org_id == event.data["org_id"], guardians.c.principal.is_(True),
                guardians.c.access.is_(True), guardians.c.removed.is_(False))
         .order_by(students.c.first_name)
-    ).all()
-    children = defaultdict(list)
-    for r in rows:
-        children[r.parent_id].append(r)
+    ).all())
     dates = {k: str(event.data[k]) for k in ("school_year", "opens_on", "closes_on")}
-    mails = (_mail(conn, rows[0], event, "reenrollment", [r.student_id for r in rows],
-                   {"children": templates.listing([r.first_name for r in rows], rows[0].locale or "fr"), **dates})
-             for rows in children.values())
-    return [mail for mail in mails if mail]
+    return _mails(conn, event, "reenrollment", recipients,
+                  lambda rows: {"children": [r.first_name for r in rows], **dates})
 
 
 # -- one mail ---------------------------------------------------------------------------------
@@ -118,36 +115,40 @@ def _localise(kind: str, values: dict, locale: str) -> dict:
         values["balance"] = templates.money(values["balance"], locale)
     if kind == "detention":
         values["place"] = f"{templates.word('at', locale)}{values['place']}" if values["place"] else ""
+    if kind == "reenrollment":
+        values["children"] = templates.listing(values["children"], locale)
     return values
 
 
-def _mail(conn, recipient, event, kind: str, student_ids: list[str], values: dict, visible_from=None) -> dict | None:
-    mode = domain.strongest(_modes(conn, recipient.parent_id, student_ids, kind))
-    quiet = _quiet_hours(conn, recipient.parent_id)
-    timing = domain.when_to_send(mode, event.time, quiet, visible_from)
-    if timing is None:
-        return None
-    digest, due_at = timing
-    locale = recipient.locale or "fr"
-    child = getattr(recipient, "first_name", None) or templates.word("child", locale)
-    subject, body = templates.render(kind, locale, child=child, **_localise(kind, values, locale))
-    return {"parent_id": recipient.parent_id, "event_id": event.id, "kind": kind, "email": recipient.email,
-            "locale": locale, "subject": subject, "body": body, "digest": digest, "due_at": due_at,
-            "next_try_at": due_at}
+def _mails(conn, event, kind: str, recipients: dict[str, list], values_of, visible_from=None) -> list[dict]:
+    """The outbox rows of one event: per parent (with the rows of the children it concerns), in
+    their language, at the time their choices for those children say."""
+    if not recipients:
+        return []
+    chosen = {(r.parent_id, r.student_id): r.mode for r in conn.execute(
+        select(preferences).where(preferences.c.parent_id.in_(list(recipients)), preferences.c.kind == kind))}
+    settings = {r.parent_id: r for r in conn.execute(
+        select(parent_settings).where(parent_settings.c.parent_id.in_(list(recipients))))}
+    mails = []
+    for parent_id, rows in recipients.items():
+        mode = domain.strongest(chosen.get((parent_id, r.student_id), domain.DEFAULT_MODE) for r in rows)
+        timing = domain.when_to_send(mode, event.time, _quiet_hours(settings.get(parent_id)), visible_from)
+        if timing is None:
+            continue
+        digest, due_at = timing
+        first = rows[0]
+        locale = first.locale or "fr"
+        child = first.first_name or templates.word("child", locale)
+        subject, body = templates.render(kind, locale, child=child, **_localise(kind, values_of(rows), locale))
+        mails.append({"parent_id": parent_id, "event_id": event.id, "kind": kind, "email": first.email,
+                      "locale": locale, "subject": subject, "body": body, "digest": digest, "due_at": due_at,
+                      "next_try_at": due_at})
+    return mails
 
 
-def _modes(conn, parent_id: str, student_ids: list[str], kind: str) -> list[str]:
-    chosen = dict(conn.execute(
-        select(preferences.c.student_id, preferences.c.mode)
-        .where(preferences.c.parent_id == parent_id, preferences.c.kind == kind,
-               preferences.c.student_id.in_(student_ids))).all())
-    return [chosen.get(s, domain.DEFAULT_MODE) for s in student_ids]
-
-
-def _quiet_hours(conn, parent_id: str) -> domain.QuietHours | None:
-    row = conn.execute(select(parent_settings).where(parent_settings.c.parent_id == parent_id)).first()
-    if row is None:
+def _quiet_hours(settings) -> domain.QuietHours | None:
+    if settings is None:
         return domain.DEFAULT_QUIET_HOURS
-    if not row.quiet_hours:
+    if not settings.quiet_hours:
         return None
-    return domain.QuietHours(row.quiet_start or domain.QUIET_START, row.quiet_end or domain.QUIET_END)
+    return domain.QuietHours(settings.quiet_start or domain.QUIET_START, settings.quiet_end or domain.QUIET_END)
