@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
@@ -36,6 +36,14 @@ def enqueue(conn: Connection, events: list, now: datetime | None = None) -> int:
     if not queued:
         return 0
     return len(conn.execute(insert(outbox).values(queued).on_conflict_do_nothing().returning(outbox.c.event_id)).all())
+
+
+def follow_email_changes(conn: Connection, events: list) -> None:
+    """Mail not sent yet goes to the parent's new school email."""
+    for event in events:
+        if event.type == "ParentEmailChanged":
+            conn.execute(update(outbox).where(outbox.c.parent_id == event.data["parent_id"], outbox.c.sent_at.is_(None))
+                         .values(email=event.data["new_email"].lower()))
 
 
 # -- recipients -------------------------------------------------------------------------------

@@ -84,6 +84,7 @@ class NoticesService:
             fresh = store.admit(conn, events)
             projections.apply(conn, fresh)
             _forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"])
+            notifications.follow_email_changes(conn, fresh)
             notifications.enqueue(conn, fresh)
         return fresh
 

@@ -375,13 +375,17 @@ def test_an_unlinked_parent_hears_no_more_about_the_child(notices, rpc, amqp_url
     assert outbox_rows(database, family.parent_id) == [] and received(family.email) == []
 
 
-def test_mail_follows_a_changed_school_email(notices, rpc, amqp_url):
-    family = settle(rpc, amqp_url, events.family())
-    new_email = f"nouveau.{uuid.uuid4().hex[:8]}@example.org"
+def test_mail_follows_a_changed_school_email(notices, rpc, amqp_url, database):
+    family = settle(rpc, amqp_url, events.family(), quiet_hours={"start": "00:00", "end": "23:59"})
+    publish([events.message({"scope": "org", "org_id": family.org_id})], amqp_url)
+    eventually(lambda: outbox_rows(database, family.parent_id))
+    rpc.notices.set_preferences(family.parent_id, {"quiet_hours": None})
+    new_email = f"Nouveau.{uuid.uuid4().hex[:8]}@example.org"
     publish([Envelope.new("ParentEmailChanged", "identity", family.parent_id, {
         "parent_id": family.parent_id, "old_email": family.email, "new_email": new_email},
         correlation_id="email")], amqp_url)
-    eventually(lambda: rpc.notices.export(family.parent_id)["account"]["email"] == new_email)
+    eventually(lambda: rpc.notices.export(family.parent_id)["account"]["email"] == new_email.lower())
+    assert [r.email for r in outbox_rows(database, family.parent_id)] == [new_email.lower()]  # waiting, re-addressed
     publish([events.absence(family.student_id, family.school_id)], amqp_url)
     eventually(lambda: received(new_email))
     assert received(family.email) == []
