@@ -145,10 +145,22 @@ def rate_key(kind: str, value: str) -> str:
     return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
 
 
-def check_rate(email_requests: int, address_requests: int, oldest: datetime | None, now: datetime) -> None:
-    """Refuse a new code when the email or the client address asked too often lately."""
-    if email_requests >= REQUESTS_PER_EMAIL or address_requests >= REQUESTS_PER_ADDRESS:
-        retry_after = REQUESTS_WINDOW - (now - oldest) if oldest is not None else REQUESTS_WINDOW
+@dataclass(frozen=True)
+class Requests:
+    """The requests for a code counted under one key within the window."""
+
+    count: int
+    oldest: datetime | None
+
+
+def check_rate(per_email: Requests, per_address: Requests, now: datetime) -> None:
+    """Refuse a new code when the email or the client address asked too often lately; say when
+    the oldest request of the exhausted key leaves the window."""
+    exhausted = [r for r, limit in ((per_email, REQUESTS_PER_EMAIL), (per_address, REQUESTS_PER_ADDRESS))
+                 if r.count >= limit]
+    if exhausted:
+        retry_after = max(REQUESTS_WINDOW - (now - r.oldest) if r.oldest is not None else REQUESTS_WINDOW
+                          for r in exhausted)
         raise TooManyAttempts("too_many_code_requests",
                               params={"retry_after": max(int(retry_after.total_seconds()), 1)})
 

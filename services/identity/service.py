@@ -147,11 +147,11 @@ class IdentityService:
             conn.execute(delete(code_requests).where(code_requests.c.at < since))
             conn.execute(delete(verification_codes).where(verification_codes.c.expires_at < since))
             conn.execute(delete(tickets).where(tickets.c.expires_at < since))
-            counts = dict(conn.execute(
-                select(code_requests.c.key, func.count()).where(code_requests.c.key.in_(keys))
-                .group_by(code_requests.c.key)).all())
-            oldest = conn.execute(select(func.min(code_requests.c.at)).where(code_requests.c.key.in_(keys))).scalar()
-            domain.check_rate(counts.get(keys[0], 0), counts.get(keys[1], 0), oldest, now)
+            counted = {row.key: row for row in conn.execute(
+                select(code_requests.c.key, func.count().label("requests"), func.min(code_requests.c.at).label("oldest"))
+                .where(code_requests.c.key.in_(keys)).group_by(code_requests.c.key))}
+            domain.check_rate(*(domain.Requests(counted[k].requests, counted[k].oldest) if k in counted
+                                else domain.Requests(0, None) for k in keys), now)
             conn.execute(code_requests.insert(), [{"key": k, "at": now} for k in keys])
             # The new code replaces the row of the one in force: the previous code stops working.
             values = {"parent_id": claimant, "code_hash": domain.hash_code(code, salt), "salt": salt,

@@ -114,12 +114,15 @@ def test_a_ticket_serves_once_its_own_flow_before_it_expires():
 
 
 def test_requests_for_codes_are_limited_per_email_and_per_address():
-    domain.check_rate(domain.REQUESTS_PER_EMAIL - 1, domain.REQUESTS_PER_ADDRESS - 1, NOW, NOW)
+    Requests = domain.Requests
+    domain.check_rate(Requests(domain.REQUESTS_PER_EMAIL - 1, NOW), Requests(domain.REQUESTS_PER_ADDRESS - 1, NOW), NOW)
     with pytest.raises(TooManyAttempts) as per_email:
-        domain.check_rate(domain.REQUESTS_PER_EMAIL, 0, NOW - timedelta(minutes=20), NOW)
-    assert per_email.value.params == {"retry_after": 40 * 60}
-    with pytest.raises(TooManyAttempts):
-        domain.check_rate(0, domain.REQUESTS_PER_ADDRESS, NOW, NOW)
+        domain.check_rate(Requests(domain.REQUESTS_PER_EMAIL, NOW - timedelta(minutes=20)),
+                          Requests(1, NOW - timedelta(minutes=50)), NOW)
+    assert per_email.value.params == {"retry_after": 40 * 60}  # when the email's oldest request expires
+    with pytest.raises(TooManyAttempts) as per_address:
+        domain.check_rate(Requests(0, None), Requests(domain.REQUESTS_PER_ADDRESS, NOW - timedelta(minutes=30)), NOW)
+    assert per_address.value.params == {"retry_after": 30 * 60}
 
 
 def test_the_rate_keys_never_hold_the_email():
