@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import any_, delete, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
@@ -44,6 +44,19 @@ def follow_email_changes(conn: Connection, events: list) -> None:
         if event.type == "ParentEmailChanged":
             conn.execute(update(outbox).where(outbox.c.parent_id == event.data["parent_id"], outbox.c.sent_at.is_(None))
                          .values(email=event.data["new_email"].lower()))
+
+
+def drop_unlinked(conn: Connection, events: list) -> None:
+    """Mail not sent yet about a child the parent no longer sees is not sent (unless it is also
+    about another child still linked)."""
+    for event in events:
+        if event.type == "ChildUnlinked":
+            still_linked = select(links.c.student_id).where(
+                links.c.parent_id == outbox.c.parent_id, links.c.linked.is_(True),
+                links.c.student_id == any_(outbox.c.student_ids)).exists()
+            conn.execute(delete(outbox).where(
+                outbox.c.parent_id == event.data["parent_id"], outbox.c.sent_at.is_(None),
+                literal(event.data["student_id"]) == any_(outbox.c.student_ids), ~still_linked))
 
 
 # -- recipients -------------------------------------------------------------------------------
@@ -148,7 +161,8 @@ def _mails(conn, event, kind: str, recipients: dict[str, list], values_of, visib
         locale = first.locale or "fr"
         child = first.first_name or templates.word("child", locale)
         subject, body = templates.render(kind, locale, child=child, **_localise(kind, values_of(rows), locale))
-        mails.append({"parent_id": parent_id, "event_id": event.id, "kind": kind, "email": first.email,
+        mails.append({"parent_id": parent_id, "event_id": event.id, "kind": kind,
+                      "student_ids": [r.student_id for r in rows], "email": first.email,
                       "locale": locale, "subject": subject, "body": body, "digest": digest, "due_at": due_at,
                       "next_try_at": due_at})
     return mails

@@ -85,6 +85,7 @@ class NoticesService:
             projections.apply(conn, fresh)
             _forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"])
             notifications.follow_email_changes(conn, fresh)
+            notifications.drop_unlinked(conn, fresh)
             notifications.enqueue(conn, fresh)
         return fresh
 

@@ -4,7 +4,7 @@ feed tokens, the mail outbox, the access log)."""
 from sqlalchemy import (
     BigInteger, Boolean, Column, Date, DateTime, Identity, Index, Integer, MetaData, Table, Text, Time, func,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 metadata = MetaData()
 
@@ -154,6 +154,7 @@ outbox = Table(
     Column("parent_id", Text, primary_key=True),
     Column("event_id", Text, primary_key=True),
     Column("kind", Text, nullable=False),
+    Column("student_ids", ARRAY(Text)),  # the children it is about
     Column("email", Text, nullable=False),
     Column("locale", Text, nullable=False),
     Column("subject", Text, nullable=False),

@@ -375,6 +375,16 @@ def test_an_unlinked_parent_hears_no_more_about_the_child(notices, rpc, amqp_url
     assert outbox_rows(database, family.parent_id) == [] and received(family.email) == []
 
 
+def test_mail_waiting_about_a_child_no_longer_linked_is_not_sent(notices, rpc, amqp_url, database):
+    family = settle(rpc, amqp_url, events.family(), quiet_hours={"start": "00:00", "end": "23:59"})
+    publish([events.absence(family.student_id, family.school_id)], amqp_url)
+    assert eventually(lambda: outbox_rows(database, family.parent_id))[0].student_ids == [family.student_id]
+    publish([Envelope.new("ChildUnlinked", "linking", family.parent_id, {
+        "parent_id": family.parent_id, "student_id": family.student_id, "reason": "access_denied"},
+        correlation_id="unlink")], amqp_url)
+    eventually(lambda: outbox_rows(database, family.parent_id) == [])
+
+
 def test_mail_follows_a_changed_school_email(notices, rpc, amqp_url, database):
     family = settle(rpc, amqp_url, events.family(), quiet_hours={"start": "00:00", "end": "23:59"})
     publish([events.message({"scope": "org", "org_id": family.org_id})], amqp_url)
@@ -421,4 +431,4 @@ def test_an_event_that_breaks_its_contract_is_dead_lettered_with_the_reason(noti
                                      None))
     assert "data.audience" in letter["reason"] and letter["queue"] == "notices.sis"
     assert [m["message_id"] for m in rpc.notices.inbox(family.parent_id)["messages"]] == [good.data["message_id"]]
-    assert len(received(family.email)) == 1
+    assert len(eventually(lambda: received(family.email))) == 1
