@@ -189,15 +189,21 @@ realms_fingerprint() {
 
 launch_keycloak() {
     local log="$log_dir/keycloak.log" fingerprint
-    fingerprint="$PORTAL_KEYCLOAK_VERSION-$(realms_fingerprint)"
+    fingerprint="$PORTAL_KEYCLOAK_VERSION-$(realms_fingerprint) $PORTAL_REPO_DIR"
     if keycloak_ready; then
-        if recorded_pid keycloak kc.sh >/dev/null \
-            && [ "$(cat "$keycloak_state/realms.imported" 2>/dev/null)" != "$fingerprint" ]; then
-            say "the realm files changed: restarting Keycloak to import them"
-            stop_recorded keycloak kc.sh TERM 60
-        else
+        local imported
+        imported=$(cat "$keycloak_state/realms.imported" 2>/dev/null || true)
+        if ! recorded_pid keycloak kc.sh >/dev/null || [ "$imported" = "$fingerprint" ]; then
             return 0
         fi
+        # Two checkouts sharing these servers would otherwise restart Keycloak in turn under each
+        # other's tests: only the checkout whose realms are loaded restarts it.
+        if [[ "$imported" == *" "* ]] && [ "${imported#* }" != "$PORTAL_REPO_DIR" ]; then
+            say "note: Keycloak runs with the realms of ${imported#* }; \`make stop\` to load this checkout's"
+            return 0
+        fi
+        say "the realm files changed: restarting Keycloak to import them"
+        stop_recorded keycloak kc.sh TERM 60
     fi
     [ -x "$PORTAL_KEYCLOAK_HOME/bin/kc.sh" ] || die "Keycloak is not installed in $PORTAL_KEYCLOAK_HOME; \
 run scripts/setup.sh"
