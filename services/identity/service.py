@@ -148,7 +148,8 @@ class IdentityService:
             conn.execute(delete(verification_codes).where(verification_codes.c.expires_at < since))
             conn.execute(delete(tickets).where(tickets.c.expires_at < since))
             counted = {row.key: row for row in conn.execute(
-                select(code_requests.c.key, func.count().label("requests"), func.min(code_requests.c.at).label("oldest"))
+                select(code_requests.c.key, func.count().label("requests"),
+                       func.min(code_requests.c.at).label("oldest"))
                 .where(code_requests.c.key.in_(keys)).group_by(code_requests.c.key))}
             domain.check_rate(*(domain.Requests(counted[k].requests, counted[k].oldest) if k in counted
                                 else domain.Requests(0, None) for k in keys), now)
