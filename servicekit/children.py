@@ -72,10 +72,12 @@ class Children:
     def school_of(self, conn: Connection, parent_id: str, student_id: str, what: str) -> str:
         """The child's school if the child is linked to the parent, the read logged; else the
         same NotFound as for a child that does not exist."""
+        # FOR SHARE: an unlink or an account closure waits for this read to commit, and a read
+        # waits for them, so no access-log row outlives the forgetting of its parent.
         school_id = conn.execute(
             select(self.links.c.school_id).where(
                 self.links.c.parent_id == parent_id, self.links.c.student_id == student_id,
-                self.links.c.linked.is_(True))
+                self.links.c.linked.is_(True)).with_for_update(read=True)
         ).scalar()
         if school_id is None:
             raise NotFound("child_not_found")
