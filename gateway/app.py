@@ -174,7 +174,7 @@ class Gateway:
             parent_id, _ = self._parent(request)
             if route.parent_keyword:
                 options["parent_id"] = parent_id
-            else:
+            elif route.parent:
                 args.append(parent_id)
         if route.child:
             self._check_child(parent_id, values["student_id"], correlation_id)

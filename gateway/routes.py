@@ -29,6 +29,7 @@ class Route:
     fields: tuple[str, ...] = ()  # body fields given as keyword arguments
     fixed: tuple[tuple[str, str], ...] = ()  # keyword arguments the route itself sets
     parent_keyword: bool = False
+    parent: bool = True  # the method takes the parent's id (the school directory does not)
     client_address: bool = False  # the caller's address as ``client_address`` (rate limits)
     public: bool = False  # no parent token (account creation and password reset)
     status: int = 200
@@ -72,7 +73,7 @@ ROUTES = (
     # Family and links (linking).
     Route("GET", "/organisations", "linking", "organisations",
           "School service centres and private schools, searchable and paginated", "family",
-          query=("query", "page", "kind")),
+          query=("query", "page", "kind"), parent=False),
     Route("GET", "/children", "linking", "children", "The parent's linked children", "family"),
     Route("POST", "/children", "linking", "link_child", "Link a child with the school record's details",
           "family", body=True, status=201),
