@@ -11,7 +11,6 @@ bash "$here/servers.sh" start
 cd "$PORTAL_REPO_DIR"
 
 services=(identity linking attendance grades billing notices)
-demo_events="scripts/demo/events.jsonl"
 python="$PORTAL_VENV/bin/python"
 
 answers_http() { curl -sf -o /dev/null "$1"; }
@@ -68,15 +67,12 @@ if [ -f gateway/__main__.py ]; then
     gateway_running=yes
 fi
 
-# --- Demo data: published once per version of the demo file ------------------------------------
-if [ -f "$demo_events" ]; then
-    loaded="$PORTAL_STATE_DIR/demo-loaded-$(sha256sum "$demo_events" | cut -c1-16)"
-    if [ ! -f "$loaded" ]; then
-        say "loading the demo data ($demo_events)"
-        "$python" -m contracts.publish "$demo_events" --amqp-url "$PORTAL_AMQP_URL_BASE/$PORTAL_AMQP_VHOST" \
-            >>"$log_dir/demo.log" 2>&1 || die "loading the demo data failed; see $log_dir/demo.log"
-        touch "$loaded"
-    fi
+# --- Demo data: the demo school's events, demo parents' accounts and links (scripts/demo.py) ----
+demo_help=""
+if [ ${#present[@]} -eq ${#services[@]} ]; then
+    say "loading the demo school and the demo parents' accounts"
+    demo_help=$("$python" scripts/demo.py "$PORTAL_STATE_DIR" 2>>"$log_dir/demo.log") \
+        || die "loading the demo failed; see $log_dir/demo.log"
 fi
 
 # --- What runs where ---------------------------------------------------------------------------
@@ -97,7 +93,8 @@ echo "  PostgreSQL           127.0.0.1:$PORTAL_PG_PORT (role $PORTAL_PG_USER, on
 echo "  mail (SMTP sink)     127.0.0.1:$PORTAL_SMTP_PORT, each message as a file in $PORTAL_MAIL_DIR"
 echo "  passwords            $PORTAL_STATE_DIR/secrets.env"
 echo "  logs                 $log_dir"
-if [ -f "$demo_events" ]; then
-    echo "  log in as            a demo parent (see $demo_events)"
+if [ -n "$demo_help" ]; then
+    echo "Log in at $PORTAL_GATEWAY_URL as a demo parent (email, password, what they see):"
+    echo "$demo_help"
 fi
 echo "Stop everything: make stop"

@@ -91,8 +91,12 @@ if [ -f web/package.json ]; then
     dependencies_hash=$(cat web/package.json web/package-lock.json 2>/dev/null | sha256sum | cut -c1-16)
     if [ "$(cat web/node_modules/.portal-installed 2>/dev/null)" != "$dependencies_hash" ]; then
         say "installing the web client's npm packages"
-        (cd web && npm ci --no-audit --no-fund) >"$PORTAL_STATE_DIR/logs/web-install.log" 2>&1 \
-            || die "npm ci failed in web/; see $PORTAL_STATE_DIR/logs/web-install.log"
+        # Not `npm ci`: npm 11 records no entry for rollup's optional packages of other platforms
+        # in the lock file and then refuses it as out of sync; `install --no-save` keeps every
+        # version the lock file pins and leaves the file as it is.
+        (cd web && npm install --no-save --prefer-offline --no-audit --no-fund) \
+            >"$PORTAL_STATE_DIR/logs/web-install.log" 2>&1 \
+            || die "npm install failed in web/; see $PORTAL_STATE_DIR/logs/web-install.log"
         echo "$dependencies_hash" >web/node_modules/.portal-installed
     fi
     # Rebuild only when a source file is newer than the last build.
