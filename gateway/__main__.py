@@ -9,6 +9,7 @@ import signal  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import eventlet  # noqa: E402
+from greenlet import GreenletExit  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 
 from servicekit import config, logs  # noqa: E402
@@ -50,7 +51,10 @@ def main() -> int:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     logging.getLogger(__name__).info("gateway listening on %s:%d", host, port)
-    server.wait()  # until a signal kills it
+    try:
+        server.wait()  # until a signal kills it
+    except GreenletExit:
+        pass
     gateway.stop()
     return 0
 

@@ -42,9 +42,9 @@ export async function token(): Promise<string | null> {
   return null;
 }
 
-/** To Keycloak, then back to the page the parent was on. */
-export async function login(): Promise<void> {
-  await users().signinRedirect({ state: location.pathname + location.search, ui_locales: lang });
+/** To Keycloak, then back to ``back`` (by default the page the parent was on). */
+export async function login(back: string = location.pathname + location.search): Promise<void> {
+  await users().signinRedirect({ state: back, ui_locales: lang });
 }
 
 /** The end of the redirect: the page to go back to. */

@@ -39,7 +39,7 @@ export function home(): HTMLElement {
     h("p", { class: "lead" }, t("home.lead")),
     h("p", { class: "notice" }, t("home.emailReminder")),
     h("div", { class: "actions" },
-      button(t("home.login"), { class: "primary", onclick: () => login() }),
+      button(t("home.login"), { class: "primary", onclick: () => login("/famille") }),
       link("/creer-un-compte", t("home.create"), { class: "button" }),
       link("/mot-de-passe-oublie", t("home.forgot"))));
 }
@@ -106,7 +106,7 @@ export function codeFlow(flow: "register" | "reset"): HTMLElement {
         await api("POST", flow === "register" ? "/accounts" : "/passwords", { ticket, password: password.input.value,
           password_confirmation: confirmation.input.value, ...(flow === "register" ? { locale: lang } : {}) }, false);
         form.replaceChildren(status(t(flow === "register" ? "account.created" : "account.reset")),
-          h("div", { class: "actions" }, button(t("home.login"), { class: "primary", onclick: () => login() })));
+          h("div", { class: "actions" }, button(t("home.login"), { class: "primary", onclick: () => login("/famille") })));
       } catch (error) { apiFailure(form, fields, error); }
     };
   };

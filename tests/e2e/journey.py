@@ -1,0 +1,238 @@
+"""The browser side of the end-to-end tests, run as its own process by ``test_journey.py``:
+Playwright's synchronous API and the green threads the test session patches in cannot share a
+process (its waits never wake under eventlet's hub).
+
+    python -m tests.e2e.journey parent|other-parent PORTAL_URL AMQP_URL
+
+Each journey drives Debian's Chromium through the real portal; axe-core checks every screen and
+its picture is kept at phone and desktop widths in docs/screenshots/.
+"""
+import json
+import os
+import sys
+import time
+import uuid
+from pathlib import Path
+from types import SimpleNamespace
+
+from kombu import Connection, Exchange, Queue
+from playwright.sync_api import expect, sync_playwright
+
+import contracts
+from tests.gateway.stack import PASSWORD, absence, child_events, publish, request, school_events
+from tests.identity.conftest import Mailbox
+
+REPO = Path(__file__).resolve().parent.parent.parent
+AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+
+
+class Screens:
+    """Checks every screen with axe-core and keeps its picture at phone and desktop widths."""
+
+    def __init__(self, page):
+        self.page = page
+        self.axe = AXE.read_text()
+
+    def check(self, name: str) -> None:
+        page = self.page
+        page.wait_for_load_state("networkidle")
+        # Evaluated over the DevTools protocol, so the page's strict CSP stays on.
+        if not page.evaluate("() => typeof axe !== 'undefined'"):
+            page.evaluate(self.axe)
+        result = page.evaluate("""() => axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']})""")
+        serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
+                   if v["impact"] in ("serious", "critical")]
+        assert not serious, f"{name}: {serious}"
+        for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
+            page.set_viewport_size(viewport)
+            page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        page.set_viewport_size(DESKTOP)
+
+BOARD_A, SCHOOL_A = "css-e2e-a", "css-e2e-a.ecole-des-pins"
+BOARD_B, SCHOOL_B = "css-e2e-b", "css-e2e-b.ecole-du-lac"
+LEA, NOAH = f"{BOARD_A}.1111111", f"{BOARD_B}.2222222"
+
+
+def _example(event_type: str, **changes) -> contracts.Envelope:
+    with open(os.path.join(os.path.dirname(contracts.__file__), "examples", f"{event_type}.json")) as f:
+        data = dict(json.load(f)["data"], **changes)
+    spec = contracts.EVENTS[event_type]
+    return contracts.Envelope.new(event_type, "sis", data[spec.subject_field.split(".")[0]], data, "e2e")
+
+
+def _seed_schools(amqp_url: str, email: str) -> None:
+    publish(school_events(BOARD_A, SCHOOL_A) + school_events(BOARD_B, SCHOOL_B)
+            + child_events(BOARD_A, SCHOOL_A, "1111111", "Léa", email)
+            + child_events(BOARD_B, SCHOOL_B, "2222222", "Noah", email), amqp_url)
+
+
+def _create_account(page, screens: Screens | None, email: str) -> None:
+    """"Créer votre compte": a code by email, then the password."""
+    mailbox = Mailbox(os.environ["PORTAL_MAIL_DIR"])
+    page.get_by_role("link", name="Créer votre compte").click()
+    page.get_by_label("Courriel", exact=True).fill(email)
+    if screens:
+        screens.check("creer-un-compte")
+    page.get_by_role("button", name="Obtenir un code de vérification").click()
+    page.get_by_label("Code de vérification").fill(mailbox.code_for(email, timeout=30))
+    page.get_by_role("button", name="Vérifier le code").click()
+    page.get_by_label("Nouveau mot de passe").fill(PASSWORD)
+    page.get_by_label("Confirmation").fill(PASSWORD)
+    page.get_by_role("button", name="Enregistrer").click()
+    expect(page.get_by_text("Votre compte est créé")).to_be_visible()
+
+
+def _log_in(page, portal, email: str) -> None:
+    page.get_by_role("button", name="Se connecter").click()
+    page.locator("#username").fill(email)
+    page.locator("#password").fill(PASSWORD)
+    page.locator("#kc-login").click()
+    page.wait_for_url(f"{portal.url}/famille")
+
+
+def _link(page, board: str, last: str, first: str, number: str, another: bool) -> None:
+    page.get_by_label("Centre de services scolaire ou école privée").select_option(board)
+    page.get_by_label("Nom de famille de l'enfant").fill(last)
+    page.get_by_label("Prénom de l'enfant").fill(first)
+    page.get_by_label("Date de naissance").fill("2018-08-05")
+    page.get_by_label("Numéro de fiche (7 chiffres)").fill(number)
+    if another:
+        page.get_by_label("Associer un autre enfant après celui-ci").check()
+    page.get_by_role("button", name="Soumettre").click()
+
+
+def parent(page, portal, amqp_url):
+    screens = Screens(page)
+    email = f"parent.{uuid.uuid4().hex[:10]}@example.org"
+    _seed_schools(amqp_url, email)
+    school_bus = Connection(amqp_url)
+    declared = Queue(f"e2e-school-system-{uuid.uuid4().hex[:8]}", Exchange("attendance.events", "topic", durable=True),
+                     routing_key="AbsenceDeclared", exclusive=True)
+    declared(school_bus.default_channel).declare()
+
+    page.goto(f"{portal.url}/")
+    expect(page.get_by_role("heading", name="Bienvenue sur le Portail Parents")).to_be_visible()
+    screens.check("accueil")
+    _create_account(page, screens, email)
+    _log_in(page, portal, email)
+
+    # Link two children of two boards, staying in the form for the second.
+    page.get_by_role("link", name="Cliquez ici pour remplir le formulaire").click()
+    expect(page.get_by_role("heading", name="Associer un enfant à mon compte")).to_be_visible()
+    _link(page, BOARD_A, "Gagnon", "Léa", "1111111", another=True)
+    expect(page.locator("main").get_by_text("Léa Gagnon est maintenant associé(e) à votre compte.")).to_be_visible()
+    screens.check("associer-un-enfant")
+    _link(page, BOARD_B, "Gagnon", "Noah", "2222222", another=False)
+    page.wait_for_url(f"{portal.url}/enfants/{NOAH}")
+
+    # What the school published: an absence, a bulletin, a statement and a message for Léa.
+    first = absence(LEA, SCHOOL_A, "2026-11-16")
+    publish([first, _example("BulletinPublished", bulletin_id="bul-e2e-1", student_id=LEA, school_id=SCHOOL_A),
+             _example("StatementIssued", statement_id="edc-e2e-1", account_id=f"{BOARD_A}.fam-1", student_id=LEA,
+                      school_id=SCHOOL_A),
+             _example("MessagePublished", message_id="msg-e2e-1", audience={
+                 "scope": "school", "org_id": BOARD_A, "school_id": SCHOOL_A, "group": None, "student_id": None})],
+            amqp_url)
+
+    page.get_by_role("link", name="Famille", exact=True).click()
+    expect(page.get_by_role("heading", name="Léa Gagnon")).to_be_visible()
+    expect(page.get_by_role("heading", name="Noah Gagnon")).to_be_visible()
+    screens.check("famille")
+    page.get_by_role("link", name="Voir le dossier de Léa").click()
+    expect(page.get_by_role("heading", name="Léa Gagnon", level=1)).to_be_visible()
+    screens.check("enfant")
+
+    # Results, finances, messages.
+    page.goto(f"{portal.url}/enfants/{LEA}/results")
+    expect(page.get_by_text("Belle progression.")).to_be_visible(timeout=20_000)
+    screens.check("resultats")
+    page.goto(f"{portal.url}/enfants/{LEA}/finances")
+    expect(page.get_by_text("Matériel didactique")).to_be_visible()
+    screens.check("finances")
+    page.goto(f"{portal.url}/enfants/{LEA}/messages")
+    expect(page.get_by_text("Journée pédagogique le 27 novembre")).to_be_visible()
+    screens.check("messages")
+
+    # Absences: the one the school recorded, justified; one declared, received by the school system.
+    page.goto(f"{portal.url}/enfants/{LEA}/absences")
+    expect(page.get_by_role("heading", name="Absences à motiver")).to_be_visible()
+    screens.check("absences")
+    page.get_by_text("— Motiver").click()
+    page.get_by_role("button", name="Soumettre").first.click()
+    expect(page.locator(f"[data-absence='{first.data['absence_id']}'] .badge")).to_have_text("Motivée")
+    page.get_by_label("Date de l'absence").fill("2026-12-02")
+    page.get_by_label("Type d'absence").select_option("full_day")
+    page.get_by_label("Explication").last.fill("Rendez-vous chez le dentiste.")
+    page.locator("form").last.get_by_role("button", name="Soumettre").click()
+    expect(page.get_by_text("2 décembre 2026 — Toute la journée")).to_be_visible()
+    received = _wait_for(lambda: declared(school_bus.default_channel).get(no_ack=True), 15)
+    assert received.payload["type"] == "AbsenceDeclared" and received.payload["data"]["student_id"] == LEA
+
+    # A new absence shows on the open page without reload.
+    live = absence(LEA, SCHOOL_A, "2026-11-20")
+    publish([live], amqp_url)
+    expect(page.locator(".live-banner")).to_be_visible(timeout=5_000)
+    expect(page.locator(f"[data-absence='{live.data['absence_id']}']")).to_be_visible(timeout=5_000)
+
+    # English, then "download my data", then log out.
+    page.get_by_role("button", name="Switch to English").click()
+    expect(page.get_by_role("heading", name="Absences to justify")).to_be_visible()
+    page.get_by_role("link", name="My account").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download my data").click()
+    exported = json.loads(open(download.value.path()).read())
+    assert {"linking", "attendance", "notices"} <= set(exported["services"])
+    screens.check("mon-compte")
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url(f"{portal.url}/")
+    expect(page.get_by_role("button", name="Log in")).to_be_visible()
+    school_bus.release()
+
+
+def other_parent(page, portal, amqp_url):
+    email = f"autre.{uuid.uuid4().hex[:10]}@example.org"
+    page.goto(f"{portal.url}/")
+    _create_account(page, None, email)
+    _log_in(page, portal, email)
+    for path in (f"/enfants/{LEA}", f"/enfants/{LEA}/absences", f"/enfants/{NOAH}/record"):
+        page.goto(portal.url + path)
+        expect(page.get_by_role("heading", name="Cette page n'existe pas.")).to_be_visible()
+        expect(page.get_by_text("Léa")).to_have_count(0)
+    token = page.evaluate("() => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage).find(k => k.startsWith('oidc.user'))) ).access_token")
+    status, _, body = request(portal.url, "GET", f"/api/v1/children/{LEA}/absences", token)
+    assert status == 404 and body["code"] == "child_not_found"
+
+
+def _wait_for(get, timeout: float):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = get()
+        if value is not None:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"nothing within {timeout}s")
+
+
+def main(journey: str, portal_url: str, amqp_url: str) -> None:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(locale="fr-CA", viewport=DESKTOP, accept_downloads=True)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        try:
+            {"parent": parent, "other-parent": other_parent}[journey](page, SimpleNamespace(url=portal_url), amqp_url)
+        except Exception:
+            page.screenshot(path=str(Path(os.environ.get("PORTAL_E2E_LOGS", "/tmp")) / f"failed-{journey}.png"))
+            print(f"failed on {page.url}", file=sys.stderr)
+            raise
+        finally:
+            browser.close()
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:4])
