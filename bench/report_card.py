@@ -112,8 +112,10 @@ def main() -> dict:
                 return f"/api/v1/children/{student_id}/results", lambda status, raw: status == 200
 
             print("report card: linking their children", flush=True)
+            linking_started = time.monotonic()
             students = link_families(running, parents, login, results_answered, lambda n: f"{n:07d}")
-            with ThreadPoolExecutor(4) as pool:
+            print(f"report card: {len(students)} linked in {time.monotonic() - linking_started:.0f} s", flush=True)
+            with ThreadPoolExecutor(16) as pool:
                 tokens = dict(zip(parents, pool.map(login, parents)))
             engine = create_engine(running.database_urls["grades"])
             result = day(running, engine, students, tokens)
