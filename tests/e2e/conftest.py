@@ -28,7 +28,7 @@ class Portal:
         self.url, self.amqp_url, self.logs = url, amqp_url, logs
 
 
-def _answers(url: str) -> bool:
+def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=2) as response:
             return response.status == 200
@@ -36,12 +36,12 @@ def _answers(url: str) -> bool:
         return False
 
 
-def _start(name: str, args: list[str], env: dict, ready_url: str, logs: Path) -> subprocess.Popen:
+def start_process(name: str, args: list[str], env: dict, ready_url: str, logs: Path) -> subprocess.Popen:
     log = open(logs / f"{name}.log", "ab")
     process = subprocess.Popen([sys.executable, "-m", *args], cwd=REPO, env=env, stdout=log, stderr=log,
                                start_new_session=True)
     deadline = time.monotonic() + 60
-    while not _answers(ready_url):
+    while not answers(ready_url):
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"{name} did not become ready; see {logs / f'{name}.log'}:\n"
@@ -50,7 +50,7 @@ def _start(name: str, args: list[str], env: dict, ready_url: str, logs: Path) ->
     return process
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(20)
@@ -107,13 +107,13 @@ def portal(portal_env, amqp_url, database_url, web_client, realm_allows):
             ops = free_port()
             env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_DATABASE_URL=database_url(service),
                        PORTAL_OPS_PORT=str(ops), PORTAL_RETRY_DELAYS="0.2,0.5")
-            running.append(_start(service, ["servicekit", "run", service], env, f"http://127.0.0.1:{ops}/readyz", logs))
+            running.append(start_process(service, ["servicekit", "run", service], env, f"http://127.0.0.1:{ops}/readyz", logs))
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         realm_allows(url)
         env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_GATEWAY_PORT=str(port), PORTAL_WEB_DIST=str(web_client))
-        running.append(_start("gateway", ["gateway"], env, f"{url}/readyz", logs))
+        running.append(start_process("gateway", ["gateway"], env, f"{url}/readyz", logs))
         yield Portal(url, amqp_url, logs)
     finally:
         for process in reversed(running):
-            _stop(process)
+            stop_process(process)

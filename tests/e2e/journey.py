@@ -40,7 +40,9 @@ class Screens:
 
     def check(self, name: str) -> None:
         page = self.page
-        page.wait_for_load_state("networkidle")
+        # Not "networkidle": the page keeps its live-update stream open.
+        page.wait_for_load_state("load")
+        page.wait_for_selector("main:not([aria-busy]) h1")
         # Evaluated over the DevTools protocol, so the page's strict CSP stays on.
         if not page.evaluate("() => typeof axe !== 'undefined'"):
             page.evaluate(self.axe)
@@ -101,8 +103,7 @@ def _link(page, board: str, last: str, first: str, number: str, another: bool) -
     page.get_by_label("Prénom de l'enfant").fill(first)
     page.get_by_label("Date de naissance").fill("2018-08-05")
     page.get_by_label("Numéro de fiche (7 chiffres)").fill(number)
-    if another:
-        page.get_by_label("Associer un autre enfant après celui-ci").check()
+    page.get_by_label("Associer un autre enfant après celui-ci").set_checked(another)
     page.get_by_role("button", name="Soumettre").click()
 
 
