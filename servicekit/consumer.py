@@ -29,6 +29,7 @@ from nameko.extensions import Entrypoint
 
 import contracts
 
+from .database import Database
 from .errors import DomainError
 from .ops import metrics_for
 
@@ -140,6 +141,7 @@ class EventStream(Entrypoint):
         channel.basic_qos(0, max(self.batch_size, 1), False)
         pending: list[amqp.Message] = []
         channel.basic_consume(self.queue, callback=pending.append)
+        self._connection = connection
         self.connected = True
         first_at = None  # when the oldest pending message arrived
         next_poll = 0.0
@@ -206,11 +208,11 @@ class EventStream(Entrypoint):
         """Wait for the batch's worker; if it failed, apply its events one by one so that only
         the failing ones are retried; then acknowledge the whole batch."""
         if batch.done is not None:
-            ok, applied = _outcome(batch.done.wait())
+            ok, applied = _outcome(self._apply([envelope for _, envelope in batch.parsed], batch.done))
             if not ok:
                 applied = []
                 for message, envelope in batch.parsed:
-                    result, exc_info = self._spawn([envelope]).wait()
+                    result, exc_info = self._apply([envelope])
                     ok, one = _outcome((result, exc_info))
                     if ok:
                         applied.extend(one)
@@ -232,6 +234,27 @@ class EventStream(Entrypoint):
             newest = envelope.time if newest is None or envelope.time > newest else newest
         if newest is not None:
             self.metrics.consumer_lag.labels(self.source).set(max(time.time() - newest.timestamp(), 0))
+
+    def _apply(self, envelopes, done: Event | None = None):
+        """(result, exc_info) of the service method on ``envelopes`` (``done``: its run already
+        under way). While it fails because the service's database is away, wait for the database
+        and run it again: an outage is no fault of the events and must not spend their tries nor
+        send them to the dead letters. Nothing is acknowledged meanwhile."""
+        while True:
+            result = (done or self._spawn(envelopes)).wait()
+            done = None
+            if result[1] is None or self._stopping or not self._database_away():
+                return result
+            log.warning("%s: the database is away; %d events wait for it", self.queue, len(envelopes))
+            while not self._stopping and self._database_away():
+                try:  # keeps the broker's heartbeats; deliveries wait in the pending list
+                    self._connection.drain_events(timeout=1)
+                except socket.timeout:
+                    self._connection.heartbeat_check()
+
+    def _database_away(self) -> bool:
+        return any(extension.check_ready() for extension in self.container.extensions
+                   if isinstance(extension, Database))
 
     def _spawn(self, envelopes) -> Event:
         """Run the service method on ``envelopes`` in a worker; the event fires with
