@@ -72,3 +72,30 @@ def test_a_server_restarted_mid_burst_loses_nothing_and_the_service_reconnects_b
     assert tally["store_rows"] == tally["distinct_ids"] == tally["absence_rows"] == BURST
     assert set(received) == set(own.stored) and len(own.stored) == OWN_EVENTS
     assert depths == {"attendance.sis": 0, "attendance.dead-letter": 0}
+
+
+def test_events_arriving_while_the_database_is_away_wait_for_it_instead_of_spending_their_tries(
+        private_servers, service_process):
+    tag = f"waiting-{uuid.uuid4().hex[:6]}"
+    amqp_url, database_url = private_servers.amqp_url("waiting"), private_servers.database_url("attendance", "waiting")
+    attendance = service_process("attendance", amqp_url, database_url, PORTAL_RETRY_DELAYS="0.2,0.3").start()
+    attendance.wait_ready()
+    # Few, so that each one's tries, one event at a time, would all end well within the outage.
+    events = absences(20, tag)
+    private_servers.stop("postgresql")
+    try:
+        School(events, amqp_url).run()
+        # Far longer than every try of an event that fails on its own would take.
+        time.sleep(8)
+        readiness_meanwhile = attendance.readiness()
+        dead_meanwhile = queue_depths(amqp_url, "attendance")["attendance.dead-letter"]
+    finally:
+        private_servers.start("postgresql")
+    within(lambda: absence_rows(database_url) >= len(events), timeout=60)
+    tally, depths = projection_tally(database_url), queue_depths(amqp_url, "attendance")
+    report("events published while the database is away", sent=len(events), readyz_meanwhile=readiness_meanwhile,
+           dead_lettered_meanwhile=dead_meanwhile, stored=tally["store_rows"], projection_rows=tally["absence_rows"],
+           lost=len({e.id for e in events} - tally["ids"]), queues_after=depths)
+    assert readiness_meanwhile == 503 and dead_meanwhile == 0
+    assert tally["ids"] == {e.id for e in events} and tally["absence_rows"] == len(events)
+    assert depths == {"attendance.sis": 0, "attendance.dead-letter": 0}
