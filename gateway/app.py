@@ -246,14 +246,15 @@ class Gateway:
 
     def _dashboard(self, parent_id: str, student_id: str, correlation_id: str) -> dict:
         wanted = {tile: (service, method, [parent_id, student_id]) for tile, (service, method) in TILES.items()}
-        wanted["children"] = ("linking", "children", [parent_id])
         tiles = self._tiles(parent_id, wanted, correlation_id)
-        children = tiles.pop("children")
-        shown = list(TILES)
-        if children["status"] != "unavailable":
-            child = next((c for c in children["data"] if c.get("student_id") == student_id), None)
-            if child is not None and child.get("tiles") is not None:
-                shown = [tile for tile in TILES if tile in child["tiles"]]
+        shown = list(TILES)  # when linking cannot say which tiles the school shows, all of them
+        try:
+            family = self.links.children(parent_id, correlation_id)
+        except (ServiceUnavailable, MethodNotFound, RemoteError):
+            family = []
+        child = next((c for c in family if c.get("student_id") == student_id), None)
+        if child is not None and child.get("tiles") is not None:
+            shown = [tile for tile in TILES if tile in child["tiles"]]
         return {"student_id": student_id, "tiles": {tile: tiles[tile] for tile in shown},
                 "stale": [tile for tile in shown if tiles[tile]["status"] in ("stale", "unavailable")]}
 
@@ -287,8 +288,7 @@ class Gateway:
     # -- live updates ---------------------------------------------------------------------------
 
     def _events(self, request: Request, parent_id: str, claims: dict, correlation_id: str) -> Response:
-        children = self._call_guarded(lambda: self.rpc.call("linking", "children", parent_id,
-                                                            correlation_id=correlation_id))
+        children = self._call_guarded(lambda: self.links.children(parent_id, correlation_id))
         stream = self.live.open(parent_id, [Child(c["student_id"], c["school"]["id"], c["org"]["id"])
                                             for c in children])
         ends_at = float(claims.get("exp") or time.time() + 3600)
