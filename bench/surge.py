@@ -45,23 +45,24 @@ ORG, SCHOOL = "css-banc", "css-banc.ecole-surge"
 class Connection:
     """One keep-alive HTTP connection per host, reopened when the server closed it."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, timeout: float = 30):
         parts = urllib.parse.urlsplit(url)
-        self.host, self.port = parts.hostname, parts.port
+        self.host, self.port, self.timeout = parts.hostname, parts.port, timeout
         self.connection = None
 
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None):
         for attempt in (1, 2):
             if self.connection is None:
-                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+                self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
             try:
                 self.connection.request(method, path, body, headers or {})
                 response = self.connection.getresponse()
                 return response.status, response.read()
-            except (http.client.HTTPException, OSError):
+            except (http.client.HTTPException, OSError) as error:
                 self.connection.close()
                 self.connection = None
-                if attempt == 2:
+                # Once more only for a keep-alive connection the server had closed, not a slow answer.
+                if attempt == 2 or isinstance(error, TimeoutError):
                     raise
 
 
