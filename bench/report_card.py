@@ -6,8 +6,9 @@ of it (the same seed every run). The issue's 10 minutes are scaled down to ``BEN
 (2 minutes by default) so that the benchmark stays bounded: the same events and page opens, five
 times denser. ``BENCH_REPORT_CARD_PARENTS`` and ``BENCH_REPORT_CARD_BULLETINS`` scale the rest (linking
 2,000 parents through the real flow takes minutes on a busy machine). Queue depths are sampled
-from RabbitMQ's management API each second and plotted into docs/report-card-day.svg. Nothing lost = grades stores and shows every bulletin exactly once,
-and every parent's page finally shows the child's bulletin.
+from RabbitMQ's management API each second and plotted into docs/report-card-day.svg. Nothing
+lost = grades stores and shows every bulletin exactly once, and every parent's page finally shows
+the child's bulletin.
 
 The parents log in to a throw-away realm with a cheap password hash: logins are the surge's
 subject; here they would only stretch the set-up. Running: linking, grades and the gateway (notices
