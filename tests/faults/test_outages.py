@@ -11,9 +11,9 @@ from tests.faults.support import (
 )
 from tests.support import eventually
 
-BURST = 10_000
+BURST = 5_000
 OWN_EVENTS = 1_500
-OUTAGE = 8  # seconds the server stays stopped, beyond the time it takes to stop
+OUTAGE = 5  # seconds the server stays stopped, beyond the time it takes to stop
 
 
 @pytest.mark.parametrize("server", ["rabbitmq", "postgresql"])
@@ -28,7 +28,7 @@ def test_a_server_restarted_mid_burst_loses_nothing_and_the_service_reconnects_b
     attendance.wait_ready()
     watch = ReadinessWatch(attendance)
     burst = absences(BURST, tag)
-    school, own = School(burst, amqp_url, pause=0.5), OwnEvents(database_url, OWN_EVENTS, tag)
+    school, own = School(burst, amqp_url, chunk=500, pause=0.5), OwnEvents(database_url, OWN_EVENTS, tag)
     publishing, writing = school.spawn(), own.spawn()
 
     eventually(lambda: absence_rows(database_url) >= BURST // 10, timeout=90, interval=0.1)
