@@ -23,3 +23,6 @@ class Metrics:
 @functools.cache
 def metrics() -> Metrics:
     return Metrics()
+
+
+metrics()  # registered on import, so that /metrics and the dashboards' check see them before any request
