@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+import eventlet
 from eventlet.queue import Empty
 from nameko.exceptions import MethodNotFound, RemoteError
 from werkzeug.exceptions import HTTPException
@@ -246,12 +247,16 @@ class Gateway:
 
     def _dashboard(self, parent_id: str, student_id: str, correlation_id: str) -> dict:
         wanted = {tile: (service, method, [parent_id, student_id]) for tile, (service, method) in TILES.items()}
+        # Which tiles the school shows: asked alongside the tiles, within the same deadline.
+        lookup = eventlet.spawn(self.links.children, parent_id, correlation_id)
         tiles = self._tiles(parent_id, wanted, correlation_id)
-        shown = list(TILES)  # when linking cannot say which tiles the school shows, all of them
-        try:
-            family = self.links.children(parent_id, correlation_id)
-        except (ServiceUnavailable, MethodNotFound, RemoteError):
-            family = []
+        shown = list(TILES)  # when linking cannot say in time, all of them
+        family = []
+        with eventlet.Timeout(self.settings.tile_deadline, False):
+            try:
+                family = lookup.wait()
+            except (ServiceUnavailable, MethodNotFound, RemoteError):
+                pass
         child = next((c for c in family if c.get("student_id") == student_id), None)
         if child is not None and child.get("tiles") is not None:
             shown = [tile for tile in TILES if tile in child["tiles"]]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+from eventlet.event import Event
+
 from .rpc import RpcClient
 
 
@@ -16,6 +18,7 @@ class LinkCache:
         self.rpc, self.ttl, self.timeout = rpc, ttl, timeout
         self._answers: dict[str, dict[str, tuple[bool, float]]] = {}  # parent -> child -> (answer, until)
         self._families: dict[str, tuple[list, float]] = {}  # parent -> (children, until)
+        self._asking: dict[str, Event] = {}  # parent -> the call in flight (a page opening many streams)
 
     def is_linked(self, parent_id: str, student_id: str, correlation_id: str | None = None) -> bool:
         now = time.monotonic()
@@ -35,7 +38,22 @@ class LinkCache:
         cached = self._families.get(parent_id)
         if cached is not None and cached[1] > now:
             return cached[0]
-        family = self.rpc.call("linking", "children", parent_id, timeout=self.timeout, correlation_id=correlation_id)
+        asking = self._asking.get(parent_id)
+        if asking is not None:  # the same question is on its way: share its answer
+            outcome, value = asking.wait()
+            if outcome == "error":
+                raise value
+            return value
+        asking = self._asking[parent_id] = Event()
+        try:
+            family = self.rpc.call("linking", "children", parent_id, timeout=self.timeout,
+                                   correlation_id=correlation_id)
+        except Exception as exc:
+            asking.send(("error", exc))
+            raise
+        finally:
+            self._asking.pop(parent_id, None)
+        asking.send(("ok", family))
         if len(self._families) > 100_000:
             self._families.clear()
         self._families[parent_id] = (family, now + self.ttl)

@@ -22,7 +22,8 @@ def family(start_service, served_gateway, keycloak_realm, amqp_url, rpc):
     child through the real linking flow; parent B with no child."""
     start_service(LinkingService)
     start_service(AttendanceService)
-    gateway = served_gateway()
+    # A deadline a loaded test machine meets; the property tested is one deadline for all tiles.
+    gateway = served_gateway(tile_deadline=1.0)
     suffix = str(time.monotonic_ns())
     email_a, email_b = f"a{suffix}@example.org", f"b{suffix}@example.org"
     parent_a, parent_b = keycloak_realm.add_parent(email_a), keycloak_realm.add_parent(email_b)
@@ -109,6 +110,7 @@ def test_bad_input_is_a_4xx_with_the_field(family):
 
 def test_dashboard_degrades_tile_by_tile_within_its_deadline(family):
     gateway, token_a, _ = family
+    deadline = gateway.gateway.settings.tile_deadline
     started = time.monotonic()
     status, _, dashboard = request(gateway.url, "GET", f"{API}/children/{STUDENT}/dashboard", token_a)
     elapsed = time.monotonic() - started
@@ -122,7 +124,8 @@ def test_dashboard_degrades_tile_by_tile_within_its_deadline(family):
         assert tiles[down] == {"status": "unavailable"}
     assert set(dashboard["stale"]) >= {"results", "finances", "messages"}
     assert "absences" not in dashboard["stale"]
-    assert elapsed < 1.5, elapsed  # one deadline (0.3 s) for all tiles, not one per tile
+    # one deadline for all tiles, not one per missing tile (five of them here)
+    assert elapsed < deadline * 2.5, elapsed
     _, _, metrics = request(gateway.url, "GET", "/metrics")
     assert 'portal_gateway_tile_degraded_total{tile="results"}' in metrics.decode()
 
