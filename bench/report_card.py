@@ -231,7 +231,8 @@ def day(running, engine, students: dict[str, str], tokens: dict[str, str]) -> di
          "docs/report-card-day.svg"),
     ]
     verdict = ("Nothing lost." if lost == 0 and shown == len(final)
-               else f"LOST: {lost} bulletins, {len(final) - shown} pages without the bulletin.")
+               else f"Bulletins lost: {lost}; pages that did not show the child's bulletin once the queue was "
+                    f"drained (an error, or no answer within {PAGE_TIMEOUT:.0f} s): {len(final) - shown}.")
     record("report-card", "Report-card day (grades, gateway)", rows, notes=(
         "Services as separate processes (linking, grades, gateway) on a private vhost and databases; "
         "RabbitMQ, PostgreSQL, Keycloak and the load generator on the same 2 cores, which were shared "
