@@ -44,7 +44,8 @@ start_postgres() {
         say "starting PostgreSQL on 127.0.0.1:$PORTAL_PG_PORT"
         # Without -l the server writes to pg_ctl's stdout: the log file opened here, by us.
         as_postgres "$pg_bin/pg_ctl" start -D "$data" -w -t 60 -s \
-            -o "-c listen_addresses=127.0.0.1 -p $PORTAL_PG_PORT -k $data" >>"$log" 2>&1 9>&- \
+            -o "-c listen_addresses=127.0.0.1 -p $PORTAL_PG_PORT -k $data -c max_connections=$PORTAL_PG_MAX_CONNECTIONS" \
+            >>"$log" 2>&1 9>&- \
             || die "PostgreSQL did not start; see $log"
         head -1 "$data/postmaster.pid" >"$pid_dir/postgresql.pid"
     fi
