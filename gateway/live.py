@@ -7,10 +7,12 @@ set current, so an unlinked child's news stops at once.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import socket
 import uuid
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 import amqp
 import eventlet
@@ -18,6 +20,8 @@ from eventlet.queue import LightQueue, Full
 from kombu import Connection
 
 import contracts
+
+SCHOOL_TIME = ZoneInfo("America/Toronto")  # Québec's schools keep Eastern time
 
 log = logging.getLogger(__name__)
 
@@ -141,12 +145,15 @@ class LiveHub:
         if envelope.type == "MessagePublished":
             self._message(envelope)
             return
+        if _not_visible_yet(data):
+            return
         student_id = data.get("student_id")
-        payload = None
+        # Ids only: the page reads the content through the API, where each service applies its
+        # display rules (a hidden group average, a statement's amounts never travel here).
+        payload = {key: value for key, value in envelope.to_dict()["data"].items() if key.endswith("_id")}
         for streams in self.streams.values():
             for stream in streams:
                 if student_id in stream.children:
-                    payload = payload or envelope.to_dict()["data"]
                     stream.push(_item(envelope, student_id, payload))
 
     def _message(self, envelope) -> None:
@@ -177,6 +184,12 @@ def _addressed_to(audience: dict, child: Child) -> bool:
     if scope in ("school", "group"):
         return audience.get("school_id") == child.school_id
     return audience.get("student_id") == child.student_id
+
+
+def _not_visible_yet(data: dict) -> bool:
+    """A document the school dates in the future must not even be announced before that day."""
+    visible_from = data.get("visible_from")
+    return visible_from is not None and visible_from > dt.datetime.now(SCHOOL_TIME).date()
 
 
 def _item(envelope, student_id: str, data: dict) -> dict:

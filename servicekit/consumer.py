@@ -185,7 +185,9 @@ class EventStream(Entrypoint):
     def _sort_out(self, messages: list[amqp.Message], publisher) -> list[tuple[amqp.Message, contracts.Envelope]]:
         """The valid events of the batch; the others are dead-lettered with the reason."""
         parsed = []
-        for message in messages:
+        for count, message in enumerate(messages, start=1):
+            if count % 50 == 0:
+                eventlet.sleep(0)  # parsing is CPU work: let the RPC workers of this process answer meanwhile
             try:
                 envelope = contracts.parse(message.body)
             except contracts.InvalidEvent as exc:
