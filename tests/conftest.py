@@ -10,9 +10,8 @@ patch()
 import os  # noqa: E402
 
 import pytest  # noqa: E402
-from tests.support import create_vhost, delete_vhost, service_config, wait_ready  # noqa: E402
+from tests.support import SESSION, create_vhost, delete_vhost, service_config, wait_ready  # noqa: E402
 
-SESSION = f"t{os.getpid()}"
 
 
 @pytest.fixture(scope="session")
@@ -40,11 +39,13 @@ def database_url(portal_env):
 
     made = {}
 
-    def make(service: str) -> str:
-        if service not in made:
-            made[service] = f"{os.environ['PORTAL_PG_URL_BASE']}/{SESSION}_{service}"
-            migrations.upgrade(service, made[service])
-        return made[service]
+    def make(service: str, instance: str = "") -> str:
+        """``instance`` names a second, separate copy (e.g. a whole portal running as processes)."""
+        name = f"{SESSION}_{instance}_{service}" if instance else f"{SESSION}_{service}"
+        if name not in made:
+            made[name] = f"{os.environ['PORTAL_PG_URL_BASE']}/{name}"
+            migrations.upgrade(service, made[name])
+        return made[name]
 
     yield make
     admin = create_engine(f"{os.environ['PORTAL_PG_URL_BASE']}/postgres", isolation_level="AUTOCOMMIT")

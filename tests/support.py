@@ -7,6 +7,9 @@ import urllib.request
 from base64 import b64encode
 from urllib.parse import quote
 
+# This test session's own vhost and database names start with it.
+SESSION = f"t{os.getpid()}"
+
 
 def service_config(service: str, amqp: str, database: str, **overrides) -> dict:
     return {

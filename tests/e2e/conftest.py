@@ -18,6 +18,7 @@ from keycloak import KeycloakAdmin
 
 from servicekit.cli import SERVICES
 from tests.gateway.stack import free_port
+from tests.support import SESSION, create_vhost, delete_vhost
 
 REPO = Path(__file__).resolve().parent.parent.parent
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -96,16 +97,20 @@ def realm_allows(portal_env):
 
 
 @pytest.fixture(scope="session")
-def portal(portal_env, amqp_url, database_url, web_client, realm_allows):
-    """Every service whose code exists, and the gateway, running as processes."""
+def portal(portal_env, database_url, web_client, realm_allows):
+    """Every service whose code exists, and the gateway, running as processes, on a vhost and
+    databases of their own: they live for the whole session and must not take the events that
+    other tests publish to their own services."""
     logs = Path(tempfile.mkdtemp(prefix="portal-e2e-"))
     running = []
+    vhost = f"{SESSION}_portal"
+    amqp_url = create_vhost(vhost)
     try:
         for service in SERVICES:
             if not (REPO / "services" / service / "service.py").is_file():
                 continue
             ops = free_port()
-            env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_DATABASE_URL=database_url(service),
+            env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_DATABASE_URL=database_url(service, "portal"),
                        PORTAL_OPS_PORT=str(ops), PORTAL_RETRY_DELAYS="0.2,0.5")
             running.append(start_process(service, ["servicekit", "run", service], env, f"http://127.0.0.1:{ops}/readyz", logs))
         port = free_port()
@@ -117,3 +122,4 @@ def portal(portal_env, amqp_url, database_url, web_client, realm_allows):
     finally:
         for process in reversed(running):
             stop_process(process)
+        delete_vhost(vhost)
