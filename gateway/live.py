@@ -7,12 +7,10 @@ set current, so an unlinked child's news stops at once.
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import socket
 import uuid
 from dataclasses import dataclass, field
-from zoneinfo import ZoneInfo
 
 import amqp
 import eventlet
@@ -20,8 +18,7 @@ from eventlet.queue import LightQueue, Full
 from kombu import Connection
 
 import contracts
-
-SCHOOL_TIME = ZoneInfo("America/Toronto")  # Québec's schools keep Eastern time
+from servicekit.schooltime import school_today
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +186,7 @@ def _addressed_to(audience: dict, child: Child) -> bool:
 def _not_visible_yet(data: dict) -> bool:
     """A document the school dates in the future must not even be announced before that day."""
     visible_from = data.get("visible_from")
-    return visible_from is not None and visible_from > dt.datetime.now(SCHOOL_TIME).date()
+    return visible_from is not None and visible_from > school_today()
 
 
 def _item(envelope, student_id: str, data: dict) -> dict:

@@ -7,20 +7,15 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date, time
 
 from contracts import Envelope
+from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
 from servicekit.aggregate import Aggregate
 from servicekit.errors import Conflict, DomainError, NotFound
 
-SCHOOL_TIME = ZoneInfo("America/Toronto")  # Québec's schools keep Eastern time
 
 FULL_DAY, LATE_ARRIVAL, EARLY_DEPARTURE = "full_day", "late_arrival", "early_departure"
-
-
-def school_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(SCHOOL_TIME)).astimezone(SCHOOL_TIME).date()
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
+from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
 from servicekit.errors import DomainError
 
-SCHOOL_TIME = ZoneInfo("America/Toronto")
 KINDS = ("school", "sports", "daycare")  # the order the finances tile lists them in
-
-
-def school_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(SCHOOL_TIME)).astimezone(SCHOOL_TIME).date()
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
+from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
 from servicekit.errors import DomainError
 
-SCHOOL_TIME = ZoneInfo("America/Toronto")  # Québec's schools keep Eastern time
 FIRST_MONTH = 7  # Québec's school year runs from July 1 to June 30 (Education Act, s. 16)
-
-
-def school_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(SCHOOL_TIME)).astimezone(SCHOOL_TIME).date()
 
 
 def school_year_of(day: date) -> str:

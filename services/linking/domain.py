@@ -12,14 +12,13 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from contracts import Envelope, pin_hash
 from contracts.fields import PERMANENT_CODE_PATTERN, STUDENT_NUMBER_PATTERN
+from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
 from servicekit.aggregate import Aggregate
 from servicekit.errors import Conflict, DomainError
 
-SCHOOL_TIME = ZoneInfo("America/Toronto")
 
 # Identity proofing is guessable: this many failures in the window lock the parent, or the
 # child, out of linking until the oldest of them leaves the window.
@@ -31,10 +30,6 @@ _SPACES = re.compile(r"\s+")
 # Typed apostrophes vary with the keyboard (a phone types ’): one apostrophe for all of them.
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'"})
 _NAME_PUNCTUATION = set(" -'.")
-
-
-def school_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(SCHOOL_TIME)).astimezone(SCHOOL_TIME).date()
 
 
 # -- names ---------------------------------------------------------------------------------------

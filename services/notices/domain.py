@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-SCHOOL_TIME = ZoneInfo("America/Toronto")  # Québec's schools keep Eastern time
+from servicekit.schooltime import SCHOOL_TIME
 
 # What a parent can be told about, each with its own choice per child.
 KINDS = ("message", "absence", "bulletin", "statement", "detention", "reenrollment")
