@@ -194,7 +194,8 @@ def socket_inodes(pid: int) -> set[str]:
 
 
 # 127.0.0.1 as the kernel prints it, in an IPv4 table and as an IPv4-mapped IPv6 address.
-LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F"}
+# 127.0.0.1, ::ffff:127.0.0.1 and ::1 as the kernel's tables spell them (epmd also takes ::1).
+LOOPBACK = {"0100007F", "0000000000000000FFFF00000100007F", "00000000000000000000000001000000"}
 
 
 def test_every_server_listens_on_loopback_only():
