@@ -154,8 +154,8 @@ class Gateway:
             # The client only needs to know whether a refresh may help; the reason is logged.
             log.info("refused a token: %s", exc.code)
             raise ApiError(401, "token_expired" if exc.code == "expired" else "token_invalid") from None
-        except OSError:  # Keycloak's keys could not be fetched
-            raise ApiError(503, "service_unavailable") from None
+        except OSError:  # a key the gateway has not cached, and Keycloak out of reach to fetch it
+            raise ApiError(503, "sign_in_unavailable") from None
         return claims["sub"], claims
 
     def _check_child(self, parent_id: str, student_id: str, correlation_id: str) -> None:

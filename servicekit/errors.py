@@ -44,6 +44,13 @@ class Conflict(DomainError):
     status = 409
 
 
+class Unavailable(DomainError):
+    """Something this request needs is out of reach for now (Keycloak, the mail server): nothing
+    was changed, and trying again later will do."""
+
+    status = 503
+
+
 class TooManyAttempts(DomainError):
     """A limit was reached; ``params["retry_after"]`` says in how many seconds to try again."""
 

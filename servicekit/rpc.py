@@ -8,9 +8,9 @@ from functools import partial
 from nameko.exceptions import deserialize_to_instance
 from nameko.rpc import rpc as nameko_rpc
 
-from .errors import Conflict, DomainError, NotFound, TooManyAttempts
+from .errors import Conflict, DomainError, NotFound, TooManyAttempts, Unavailable
 
-for _error in (DomainError, NotFound, Conflict, TooManyAttempts):
+for _error in (DomainError, NotFound, Conflict, TooManyAttempts, Unavailable):
     deserialize_to_instance(_error)
 
 rpc = partial(nameko_rpc, expected_exceptions=DomainError)

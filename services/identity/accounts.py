@@ -7,18 +7,38 @@ Keycloak's refusals into the service's errors.
 """
 from __future__ import annotations
 
+import functools
 import os
 from datetime import datetime, timezone
 
 from keycloak import KeycloakAdmin, KeycloakOpenIDConnection
-from keycloak.exceptions import KeycloakError
+from keycloak.exceptions import KeycloakConnectionError, KeycloakError
 from nameko.extensions import DependencyProvider
+from requests import RequestException
 
-from servicekit.errors import Conflict, DomainError
+from servicekit.errors import Conflict, DomainError, Unavailable
 
 REALM = "portal"
 CLIENT_ID = "portal-identity"
 CONFIGURE_TOTP = "CONFIGURE_TOTP"
+
+
+def _reaching_keycloak(method):
+    """Keycloak out of reach (down, restarting, behind a failing proxy) is ``sign_in_unavailable``:
+    the parent reads "try again in a few minutes", and no error is logged as a bug."""
+
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except (KeycloakConnectionError, RequestException):
+            raise Unavailable("sign_in_unavailable") from None
+        except KeycloakError as exc:
+            if exc.response_code in (502, 503, 504):
+                raise Unavailable("sign_in_unavailable") from None
+            raise
+
+    return call
 
 
 class Accounts:
@@ -27,6 +47,7 @@ class Accounts:
             server_url=server_url, realm_name=realm, user_realm_name=realm, client_id=CLIENT_ID,
             client_secret_key=client_secret, grant_type="client_credentials", timeout=10))
 
+    @_reaching_keycloak
     def create(self, email: str, password: str, locale: str) -> str:
         """A new enabled account whose email is proven; its Keycloak id is the parent id."""
         try:
@@ -38,6 +59,7 @@ class Accounts:
         except KeycloakError as exc:
             raise _refusal(exc, "account_exists") from None
 
+    @_reaching_keycloak
     def get(self, parent_id: str) -> dict | None:
         try:
             return self.admin.get_user(parent_id)
@@ -46,16 +68,19 @@ class Accounts:
                 return None
             raise
 
+    @_reaching_keycloak
     def find(self, email: str) -> dict | None:
         found = self.admin.get_users({"email": email, "exact": True})
         return found[0] if found else None
 
+    @_reaching_keycloak
     def set_password(self, parent_id: str, password: str) -> None:
         try:
             self.admin.set_user_password(parent_id, password, temporary=False)
         except KeycloakError as exc:
             raise _refusal(exc, "account_exists") from None
 
+    @_reaching_keycloak
     def set_email(self, parent_id: str, email: str) -> None:
         """The proven school email becomes the account's login email."""
         try:
@@ -63,9 +88,11 @@ class Accounts:
         except KeycloakError as exc:
             raise _refusal(exc, "email_in_use") from None
 
+    @_reaching_keycloak
     def totp_enabled(self, parent_id: str) -> bool:
         return any(c.get("type") == "otp" for c in self.admin.get_credentials(parent_id))
 
+    @_reaching_keycloak
     def set_two_factor(self, parent_id: str, user: dict, enabled: bool) -> None:
         """On: Keycloak asks for an authenticator app at the next login (its own TOTP setup).
         Off: the parent's TOTP credentials are removed, and a pending setup is cancelled."""
@@ -79,6 +106,7 @@ class Accounts:
                     self.admin.delete_credential(parent_id, credential["id"])
         self.admin.update_user(parent_id, {"requiredActions": actions})
 
+    @_reaching_keycloak
     def sessions(self, parent_id: str) -> list[dict]:
         return [{
             "session_id": s["id"],
@@ -88,15 +116,18 @@ class Accounts:
             "clients": sorted((s.get("clients") or {}).values()),
         } for s in self.admin.get_sessions(parent_id)]
 
+    @_reaching_keycloak
     def end_session(self, session_id: str) -> None:
         response = self.admin.connection.raw_delete(
             f"admin/realms/{self.admin.connection.realm_name}/sessions/{session_id}")
         if response.status_code not in (204, 404):
             response.raise_for_status()
 
+    @_reaching_keycloak
     def end_all_sessions(self, parent_id: str) -> None:
         self.admin.user_logout(parent_id)
 
+    @_reaching_keycloak
     def delete(self, parent_id: str) -> None:
         try:
             self.admin.delete_user(parent_id)

@@ -103,7 +103,7 @@ class NoticesService:
             self.postman.send(message)
         except MailNotSent as exc:
             log.warning("verification mail not sent (%s)", exc)
-            raise errors.DomainError("mail_unavailable") from None
+            raise errors.Unavailable("mail_unavailable") from None
         return {"sent": True}
 
     # -- messages and resources -----------------------------------------------------------------

@@ -2,7 +2,7 @@
 Playwright's synchronous API and the green threads the test session patches in cannot share a
 process (its waits never wake under eventlet's hub).
 
-    python -m tests.e2e.journey parent|other-parent PORTAL_URL AMQP_URL
+    python -m tests.e2e.journey parent|other-parent|sign-in-down PORTAL_URL AMQP_URL
 
 Each journey drives Debian's Chromium through the real portal; axe-core checks every screen and
 its picture is kept at phone and desktop widths in docs/screenshots/.
@@ -209,6 +209,19 @@ def other_parent(page, portal, amqp_url):
     assert status == 404 and body["code"] == "child_not_found"
 
 
+def sign_in_down(page, portal, amqp_url):
+    """Keycloak out of reach: the login button, and a page that needs a login, say so."""
+    unavailable = "La connexion est momentanément indisponible. Réessayez dans quelques minutes."
+    page.goto(f"{portal.url}/")
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("alert")).to_have_text(unavailable)
+    page.goto(f"{portal.url}/famille")
+    expect(page.get_by_role("alert")).to_have_text(unavailable)
+    Screens(page).check("connexion-indisponible")
+    page.get_by_role("button", name="Switch to English").click()
+    expect(page.get_by_role("alert")).to_have_text("Signing in is temporarily unavailable. Please try again in a few minutes.")
+
+
 def _wait_for(get, timeout: float):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -226,7 +239,7 @@ def main(journey: str, portal_url: str, amqp_url: str) -> None:
         page = context.new_page()
         page.set_default_timeout(15_000)
         try:
-            {"parent": parent, "other-parent": other_parent}[journey](page, SimpleNamespace(url=portal_url), amqp_url)
+            {"parent": parent, "other-parent": other_parent, "sign-in-down": sign_in_down}[journey](page, SimpleNamespace(url=portal_url), amqp_url)
         except Exception:
             page.screenshot(path=str(Path(os.environ.get("PORTAL_E2E_LOGS", "/tmp")) / f"failed-{journey}.png"))
             print(f"failed on {page.url}", file=sys.stderr)

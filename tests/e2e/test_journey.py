@@ -3,7 +3,8 @@ import os
 import subprocess
 import sys
 
-from tests.e2e.conftest import REPO
+from tests.e2e.conftest import REPO, Portal, start_process, stop_process
+from tests.gateway.stack import free_port
 
 
 def _journey(name: str, portal) -> None:
@@ -23,3 +24,16 @@ def test_a_parents_journey(portal):
 
 def test_another_parent_cannot_reach_those_children_by_address(portal):
     _journey("other-parent", portal)
+
+
+def test_logging_in_while_keycloak_is_out_of_reach_says_so(portal, web_client):
+    """A gateway of the same portal whose realm address nothing answers, as when Keycloak is down."""
+    port, nobody = free_port(), free_port()
+    env = dict(os.environ, PORTAL_AMQP_URL=portal.amqp_url, PORTAL_GATEWAY_PORT=str(port),
+               PORTAL_WEB_DIST=str(web_client), PORTAL_TOKEN_ISSUER=f"http://127.0.0.1:{nobody}/realms/portal")
+    url = f"http://127.0.0.1:{port}"
+    gateway = start_process("gateway-keycloak-down", ["gateway"], env, f"{url}/readyz", portal.logs)
+    try:
+        _journey("sign-in-down", Portal(url, portal.amqp_url, portal.logs))
+    finally:
+        stop_process(gateway)

@@ -274,3 +274,61 @@ def report(title: str, **figures) -> None:
     print(f"\n== {title}")
     for name, value in figures.items():
         print(f"   {name:<34} {json.dumps(value, default=str)}")
+
+
+class CuttableLink:
+    """A TCP relay on loopback in front of a real server, which a test cuts (open connections
+    dropped, new ones refused, as when the server is down or unreachable) and restores; the
+    server itself stays up for every other test that shares it."""
+
+    def __init__(self, port: int):
+        self.target = ("127.0.0.1", port)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.connections: set = set()
+        self.listener = self.acceptor = None
+        self.restore()
+
+    @property
+    def is_cut(self) -> bool:
+        return self.acceptor is None
+
+    def restore(self) -> None:
+        self.listener = eventlet.listen(("127.0.0.1", self.port))
+        self.acceptor = eventlet.spawn(self._accept, self.listener)
+
+    def cut(self) -> None:
+        self.acceptor.kill()
+        self.acceptor = None
+        self.listener.close()
+        for connection in list(self.connections):
+            _shut(connection)  # its pipe wakes, and closes it
+
+    def _accept(self, listener) -> None:
+        while True:
+            client, _ = listener.accept()
+            server = eventlet.connect(self.target)
+            self.connections |= {client, server}
+            eventlet.spawn(self._pipe, client, server)
+            eventlet.spawn(self._pipe, server, client)
+
+    def _pipe(self, source, sink) -> None:
+        """Copies one way; each socket is read, and closed, by its own pipe only (a socket closed
+        under another green thread's read would hand its file number to the next one opened)."""
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            _shut(sink)
+            _shut(source)
+            self.connections.discard(source)
+            source.close()
+
+
+def _shut(connection) -> None:
+    try:
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -32,9 +32,9 @@ class KeycloakRealm:
     """A throw-away Keycloak realm: the SPA client (code + PKCE) for ``web_origin`` and a test
     client with password grants, both putting ``portal-api`` in the token's audience."""
 
-    def __init__(self, name: str, web_origin: str):
+    def __init__(self, name: str, web_origin: str, url: str | None = None):
         self.name = name
-        self.url = os.environ["PORTAL_KEYCLOAK_URL"]
+        self.url = url or os.environ["PORTAL_KEYCLOAK_URL"]
         self.issuer = f"{self.url}/realms/{name}"
         self.admin = KeycloakAdmin(server_url=self.url, username=os.environ["PORTAL_KEYCLOAK_ADMIN"],
                                    password=os.environ["PORTAL_KEYCLOAK_ADMIN_PASSWORD"], realm_name="master")
@@ -158,5 +158,33 @@ def absence(student_id: str, school_id: str, day: str = "2026-11-16") -> contrac
         "end_time": None, "minutes_late": None, "reason_code": None, "requires_justification": True})
 
 
+def linked_family(gateway_url: str, realm: KeycloakRealm, amqp_url: str, org_id: str, school_id: str,
+                  number: str) -> tuple[str, str, str]:
+    """Parent A linked to one child (Léa Gagnon) through the real linking flow, and attendance
+    told of it; parent B with no child. Needs linking and attendance running:
+    (token of A, token of B, the child's id)."""
+    from tests.support import eventually
+
+    suffix = str(time.monotonic_ns())
+    email_a, email_b = f"a{suffix}@example.org", f"b{suffix}@example.org"
+    parent_a, parent_b = realm.add_parent(email_a), realm.add_parent(email_b)
+    publish(school_events(org_id, school_id) + child_events(org_id, school_id, number, "Léa", email_a)
+            + [parent_verified(parent_a, email_a), parent_verified(parent_b, email_b)], amqp_url)
+    token_a, token_b = realm.token(email_a), realm.token(email_b)
+    student_id = f"{org_id}.{number}"
+
+    def linked():
+        status, _, body = request(gateway_url, "POST", "/api/v1/children", token_a, {
+            "org_id": org_id, "last_name": "Gagnon", "first_name": "Léa", "birth_date": "2018-08-05",
+            "student_number": number})
+        return status == 201 and body
+
+    eventually(linked, timeout=20, interval=0.3)
+    # attendance hears of the link through linking's relay
+    eventually(lambda: request(gateway_url, "GET", f"/api/v1/children/{student_id}/absences", token_a)[0] == 200,
+               timeout=20, interval=0.2)
+    return token_a, token_b, student_id
+
+
 __all__ = ["KeycloakRealm", "ServedGateway", "request", "publish", "free_port", "school_events", "child_events",
-           "parent_verified", "absence"]
+           "parent_verified", "absence", "linked_family"]

@@ -8,7 +8,7 @@ import pytest
 
 from services.attendance.service import AttendanceService
 from services.linking.service import LinkingService
-from tests.gateway.stack import absence, child_events, parent_verified, publish, request, school_events
+from tests.gateway.stack import absence, child_events, linked_family, parent_verified, publish, request, school_events
 from tests.support import eventually
 
 API = "/api/v1"
@@ -24,23 +24,7 @@ def family(start_service, served_gateway, keycloak_realm, amqp_url, rpc):
     start_service(AttendanceService)
     # A deadline a loaded test machine meets; the property tested is one deadline for all tiles.
     gateway = served_gateway(tile_deadline=1.0)
-    suffix = str(time.monotonic_ns())
-    email_a, email_b = f"a{suffix}@example.org", f"b{suffix}@example.org"
-    parent_a, parent_b = keycloak_realm.add_parent(email_a), keycloak_realm.add_parent(email_b)
-    publish(school_events(ORG, SCHOOL) + child_events(ORG, SCHOOL, "7654321", "Léa", email_a)
-            + [parent_verified(parent_a, email_a), parent_verified(parent_b, email_b)], amqp_url)
-    token_a, token_b = keycloak_realm.token(email_a), keycloak_realm.token(email_b)
-
-    def linked():
-        status, _, body = request(gateway.url, "POST", f"{API}/children", token_a, {
-            "org_id": ORG, "last_name": "Gagnon", "first_name": "Léa", "birth_date": "2018-08-05",
-            "student_number": "7654321"})
-        return status == 201 and body
-
-    eventually(linked, timeout=20, interval=0.3)
-    # attendance hears of the link through linking's relay
-    eventually(lambda: request(gateway.url, "GET", f"{API}/children/{STUDENT}/absences", token_a)[0] == 200,
-               timeout=20, interval=0.2)
+    token_a, token_b, _ = linked_family(gateway.url, keycloak_realm, amqp_url, ORG, SCHOOL, "7654321")
     return gateway, token_a, token_b
 
 

@@ -42,9 +42,16 @@ export async function token(): Promise<string | null> {
   return null;
 }
 
+/** Keycloak could not be reached to log in (its address is fetched before leaving the page). */
+export class SignInUnavailable extends Error {}
+
 /** To Keycloak, then back to ``back`` (by default the page the parent was on). */
 export async function login(back: string = location.pathname + location.search): Promise<void> {
-  await users().signinRedirect({ state: back, ui_locales: lang });
+  try {
+    await users().signinRedirect({ state: back, ui_locales: lang });
+  } catch (error) {
+    throw new SignInUnavailable(String(error));
+  }
 }
 
 /** The end of the redirect: the page to go back to. */

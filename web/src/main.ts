@@ -1,6 +1,6 @@
 import "./style.css";
 import { ApiError } from "./api";
-import { completeLogin, configure, currentUser, login, logout } from "./auth";
+import { SignInUnavailable, completeLogin, configure, currentUser, login, logout } from "./auth";
 import { announce, h, mount } from "./dom";
 import { setLang, lang, t } from "./i18n";
 import { LiveEvent, onLive, startLive, stopLive } from "./live";
@@ -85,7 +85,8 @@ async function render(path: string): Promise<void> {
   } catch (error) {
     content = error instanceof ApiError && error.status === 404 ? views.notFound()
       : h("section", {}, h("h1", { tabindex: "-1" }, t("error.generic")),
-        h("p", { role: "alert" }, error instanceof ApiError && error.message ? error.message : t("error.unavailable")));
+        h("p", { role: "alert" }, error instanceof SignInUnavailable ? t("error.signInUnavailable")
+          : error instanceof ApiError && error.message ? error.message : t("error.unavailable")));
   }
   mount(main, content);
   main.removeAttribute("aria-busy");
@@ -115,6 +116,21 @@ onLive((event: LiveEvent) => {
       main.prepend(banner);
     }, 400);
   }
+});
+
+// Keycloak out of reach: whatever asked for a login (the button, a page that needs one) says so
+// on the page, rather than nothing happening.
+window.addEventListener("unhandledrejection", (event) => {
+  if (!(event.reason instanceof SignInUnavailable)) return;
+  event.preventDefault();
+  document.getElementById("sign-in-unavailable")?.remove();
+  if (!main.querySelector("h1")) {
+    header(false);
+    mount(main, h("h1", { tabindex: "-1" }, t("app.title")));
+  }
+  main.removeAttribute("aria-busy");
+  const alert = h("p", { id: "sign-in-unavailable", class: "notice", role: "alert" }, t("error.signInUnavailable"));
+  main.querySelector("h1")!.after(alert);
 });
 
 async function start(): Promise<void> {
