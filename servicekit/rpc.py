@@ -1,16 +1,31 @@
 """RPC between the gateway and the services.
 
 Domain errors cross as themselves (registered for deserialisation), and ``rpc`` marks them as
-expected, so nameko does not log a parent's typo as a service error.
+expected, so nameko does not log a parent's typo as a service error. The service's database out
+of reach (restarting, failing over) answers ``service_unavailable`` (503), as a service that is
+down does, rather than an internal error.
 """
-from functools import partial
+import functools
+import inspect
 
 from nameko.exceptions import deserialize_to_instance
 from nameko.rpc import rpc as nameko_rpc
+from sqlalchemy.exc import OperationalError
 
 from .errors import Conflict, DomainError, NotFound, TooManyAttempts, Unavailable
 
 for _error in (DomainError, NotFound, Conflict, TooManyAttempts, Unavailable):
     deserialize_to_instance(_error)
 
-rpc = partial(nameko_rpc, expected_exceptions=DomainError)
+
+def rpc(method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except OperationalError:  # connection refused or lost, server shutting down, deadlock
+            raise Unavailable("service_unavailable") from None
+
+    # nameko checks a call's arguments against this signature before running it.
+    call.__signature__ = inspect.signature(method)
+    return nameko_rpc(call, expected_exceptions=DomainError)

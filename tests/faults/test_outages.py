@@ -4,7 +4,10 @@ import time
 import uuid
 
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 
+import servicekit.rpc  # noqa: F401  (domain errors cross RPC as themselves)
+from servicekit.errors import DomainError
 from tests.faults.support import (
     Listener, OwnEvents, ReadinessWatch, School, absence_rows, absences, projection_tally, queue_depths, report,
     within,
@@ -74,6 +77,16 @@ def test_a_server_restarted_mid_burst_loses_nothing_and_the_service_reconnects_b
     assert depths == {"attendance.sis": 0, "attendance.dead-letter": 0}
 
 
+def asking_for_absences(amqp_url: str) -> str:
+    """What a parent asking attendance for a child's absences is told: the error's code."""
+    with ClusterRpcProxy({"AMQP_URI": amqp_url, "serializer": "json"}, timeout=30) as rpc:
+        try:
+            rpc.attendance.absences("parent-outage", "css-outage.1234567")
+        except DomainError as refused:
+            return refused.code
+    return "answered"
+
+
 def test_events_arriving_while_the_database_is_away_wait_for_it_instead_of_spending_their_tries(
         private_servers, service_process):
     tag = f"waiting-{uuid.uuid4().hex[:6]}"
@@ -89,13 +102,18 @@ def test_events_arriving_while_the_database_is_away_wait_for_it_instead_of_spend
         time.sleep(8)
         readiness_meanwhile = attendance.readiness()
         dead_meanwhile = queue_depths(amqp_url, "attendance")["attendance.dead-letter"]
+        parent_told_meanwhile = asking_for_absences(amqp_url)
     finally:
         private_servers.start("postgresql")
     within(lambda: absence_rows(database_url) >= len(events), timeout=60)
+    parent_told_after = asking_for_absences(amqp_url)
     tally, depths = projection_tally(database_url), queue_depths(amqp_url, "attendance")
     report("events published while the database is away", sent=len(events), readyz_meanwhile=readiness_meanwhile,
-           dead_lettered_meanwhile=dead_meanwhile, stored=tally["store_rows"], projection_rows=tally["absence_rows"],
+           dead_lettered_meanwhile=dead_meanwhile, parent_told_meanwhile=parent_told_meanwhile,
+           parent_told_after=parent_told_after, stored=tally["store_rows"], projection_rows=tally["absence_rows"],
            lost=len({e.id for e in events} - tally["ids"]), queues_after=depths)
     assert readiness_meanwhile == 503 and dead_meanwhile == 0
+    # 503 "try again in a moment" while it is away, the domain's own answer once it is back
+    assert parent_told_meanwhile == "service_unavailable" and parent_told_after == "child_not_found"
     assert tally["ids"] == {e.id for e in events} and tally["absence_rows"] == len(events)
     assert depths == {"attendance.sis": 0, "attendance.dead-letter": 0}
