@@ -93,8 +93,12 @@ class Envelope:
         """The wire form: JSON-safe, data dumped by its schema (dates as ISO strings...)."""
         wire = ENVELOPE_SCHEMA.dump({name: getattr(self, name) for name in ENVELOPE_FIELDS
                                       if name != "data"})
-        wire["data"] = schema_for(self.type, self.version).dump(self.data)
+        wire["data"] = self.wire_data()
         return wire
+
+    def wire_data(self):
+        """The data alone in its wire form."""
+        return schema_for(self.type, self.version).dump(self.data)
 
     def to_json(self):
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
