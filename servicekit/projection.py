@@ -9,12 +9,12 @@ arrival, and a removal leaves a tombstone so that an older event cannot bring th
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import JSON, Table, text
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection
+
+from .store import batch_json
 
 
 def upsert_latest(
@@ -37,39 +37,26 @@ def upsert_latest(
     if not newest:
         return
     values = list(newest.values())
-    columns = tuple(values[0])
-    statement = _upsert(conn.dialect, table, columns, tuple(key), stamp, tuple(insert_only))
-    conn.execute(statement, {f"c{i}": [_param(table.c[name], row[name]) for row in values]
-                             for i, name in enumerate(columns)})
+    statement = _upsert(conn.dialect, table, tuple(values[0]), tuple(key), stamp, tuple(insert_only))
+    conn.execute(statement, {"rows": batch_json(values)})
 
 
 @functools.lru_cache(maxsize=256)
 def _upsert(dialect, table: Table, columns: tuple, key: tuple, stamp: str, insert_only: tuple):
-    """One statement for the whole batch, the rows as one array per column: PostgreSQL and
-    psycopg parse a short query once, where a 500-row VALUES list costs both every batch."""
+    """One statement for the whole batch, its rows as one JSON document (``store.batch_json``)."""
     quote = dialect.identifier_preparer.quote
-    arrays = ", ".join(f"CAST(:c{i} AS {_array_type(dialect, table.c[name])})" for i, name in enumerate(columns))
+    names = ", ".join(quote(c) for c in columns)
+    record = ", ".join(f"{quote(c)} {table.c[c].type.compile(dialect=dialect)}" for c in columns)
     changed = [c for c in columns if c not in key and c not in insert_only]
     on_conflict = (
         "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in changed)
         + f" WHERE {quote(table.name)}.{quote(stamp)} < excluded.{quote(stamp)}"
     ) if changed else "DO NOTHING"
     return text(
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) SELECT * FROM unnest({arrays}) "
+        f"INSERT INTO {quote(table.name)} ({names}) "
+        f"SELECT {names} FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r({record}) "
         f"ON CONFLICT ({', '.join(quote(c) for c in key)}) {on_conflict}"
     )
-
-
-def _array_type(dialect, column) -> str:
-    if isinstance(column.type, ARRAY):
-        # unnest() flattens arrays of arrays: such a column travels as JSON, turned back in SQL.
-        raise TypeError(f"{column} is an array: keep it out of upsert_latest")
-    return f"{column.type.compile(dialect=dialect)}[]"
-
-
-def _param(column, value):
-    """JSON columns travel as JSON text, the other values as themselves."""
-    return json.dumps(value) if isinstance(column.type, JSON) and value is not None else value
 
 
 def by_type(events: Iterable) -> dict[str, list]:

@@ -8,9 +8,11 @@ projection. The relay publishes the rows whose ``source`` is the service itself.
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from sqlalchemy import (
     BigInteger, Column, DateTime, Identity, Index, Integer, MetaData, Table, Text, UniqueConstraint,
@@ -110,15 +112,30 @@ def load_stream(conn: Connection, stream_id: str) -> list[Envelope]:
     return [envelope_of(row) for row in rows]
 
 
-# One statement per batch whatever its size, the rows as arrays: a short query that psycopg and
-# PostgreSQL parse once, where a 500-row VALUES list costs both again for every batch.
+# One statement per batch whatever its size, the rows as one JSON document that PostgreSQL turns
+# back into typed rows: a short query that psycopg and PostgreSQL parse once, where a 500-row
+# VALUES list costs both again for every batch (and arrays cost psycopg an escape per value).
 _ADMIT = text("""
     INSERT INTO events (event_id, stream_id, type, version, source, time, correlation_id, causation_id, data)
-    SELECT * FROM unnest(CAST(:event_id AS uuid[]), CAST(:stream_id AS text[]), CAST(:type AS text[]),
-                         CAST(:version AS integer[]), CAST(:source AS text[]), CAST(:time AS timestamptz[]),
-                         CAST(:correlation_id AS text[]), CAST(:causation_id AS text[]), CAST(:data AS jsonb[]))
+    SELECT * FROM jsonb_to_recordset(CAST(:batch AS jsonb)) AS e(
+        event_id uuid, stream_id text, type text, version integer, source text, time timestamptz,
+        correlation_id text, causation_id text, data jsonb)
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id""")
+
+
+def batch_json(rows: list[dict]) -> str:
+    """Rows as one JSON array for ``jsonb_to_recordset``: dates, times and instants in ISO 8601,
+    decimals and UUIDs as text, which PostgreSQL reads back into the column's type."""
+    return json.dumps(rows, ensure_ascii=False, separators=(",", ":"), default=_json_value)
+
+
+def _json_value(value):
+    if isinstance(value, (dt.date, dt.time)):  # datetimes too
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value")
 
 
 def admit(conn: Connection, incoming: Iterable[Envelope]) -> list[Envelope]:
@@ -130,12 +147,10 @@ def admit(conn: Connection, incoming: Iterable[Envelope]) -> list[Envelope]:
     if not unique:
         return []
     batch = list(unique.values())
-    inserted = conn.execute(_ADMIT, {
-        "event_id": [e.id for e in batch], "stream_id": [e.subject for e in batch], "type": [e.type for e in batch],
-        "version": [e.version for e in batch], "source": [e.source for e in batch], "time": [e.time for e in batch],
-        "correlation_id": [e.correlation_id for e in batch], "causation_id": [e.causation_id for e in batch],
-        "data": [json.dumps(e.wire_data(), ensure_ascii=False, separators=(",", ":")) for e in batch],
-    }).scalars()
+    inserted = conn.execute(_ADMIT, {"batch": batch_json([{
+        "event_id": e.id, "stream_id": e.subject, "type": e.type, "version": e.version, "source": e.source,
+        "time": e.time, "correlation_id": e.correlation_id, "causation_id": e.causation_id, "data": e.wire_data(),
+    } for e in batch])}).scalars()
     fresh = {str(event_id) for event_id in inserted}
     return [e for e in batch if e.id in fresh]
 
