@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields
 from . import fields as f
 from .errors import InvalidEvent, from_validation_error
 from .registry import EVENTS, SCHEMAS
+from .replay import dump_loaded
 
 ENVELOPE_FIELDS = ("id", "type", "version", "source", "subject", "time", "correlation_id",
                    "causation_id", "data")
@@ -98,7 +99,7 @@ class Envelope:
 
     def wire_data(self):
         """The data alone in its wire form."""
-        return schema_for(self.type, self.version).dump(self.data)
+        return dump_loaded(self.type, self.version, self.data)
 
     def to_json(self):
         return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))

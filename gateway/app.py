@@ -248,15 +248,18 @@ class Gateway:
     def _dashboard(self, parent_id: str, student_id: str, correlation_id: str) -> dict:
         wanted = {tile: (service, method, [parent_id, student_id]) for tile, (service, method) in TILES.items()}
         # Which tiles the school shows: asked alongside the tiles, within the same deadline.
-        lookup = eventlet.spawn(self.links.children, parent_id, correlation_id)
+        def ask_family() -> list:
+            try:
+                return self.links.children(parent_id, correlation_id)
+            except (ServiceUnavailable, MethodNotFound, RemoteError):
+                return []  # its own failure, even after the deadline, where nobody waits for it
+
+        lookup = eventlet.spawn(ask_family)
         tiles = self._tiles(parent_id, wanted, correlation_id)
         shown = list(TILES)  # when linking cannot say in time, all of them
         family = []
         with eventlet.Timeout(self.settings.tile_deadline, False):
-            try:
-                family = lookup.wait()
-            except (ServiceUnavailable, MethodNotFound, RemoteError):
-                pass
+            family = lookup.wait()
         child = next((c for c in family if c.get("student_id") == student_id), None)
         if child is not None and child.get("tiles") is not None:
             shown = [tile for tile in TILES if tile in child["tiles"]]

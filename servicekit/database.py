@@ -7,9 +7,12 @@ from sqlalchemy.engine import Engine
 
 
 def make_engine(url: str, pool_size: int = 5) -> Engine:
-    # A bounded pool per process: seven processes share PostgreSQL's connection limit.
+    # A bounded pool per process: seven processes share PostgreSQL's connection limit. It keeps
+    # as many connections as the process runs workers at once: a connection beyond the pool is
+    # closed when given back, and opening one again (a backend, a password exchange) costs more
+    # than the query it serves.
     return create_engine(
-        url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True, pool_recycle=1800,
+        url, pool_size=pool_size, max_overflow=2, pool_pre_ping=True, pool_recycle=1800,
         connect_args={"connect_timeout": 5},
     )
 
@@ -18,7 +21,9 @@ class Database(DependencyProvider):
     """Gives a worker the engine; a handler opens its transaction with ``self.db.begin()``."""
 
     def setup(self):
-        self.engine = make_engine(self.container.config["DATABASE_URL"])
+        # Every worker (RPC calls, the batch of events in hand) and the readiness check.
+        self.engine = make_engine(self.container.config["DATABASE_URL"],
+                                  pool_size=self.container.config.get("max_workers", 10) + 1)
 
     def stop(self):
         self.engine.dispose()

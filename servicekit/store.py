@@ -116,10 +116,11 @@ def load_stream(conn: Connection, stream_id: str) -> list[Envelope]:
 # back into typed rows: a short query that psycopg and PostgreSQL parse once, where a 500-row
 # VALUES list costs both again for every batch (and arrays cost psycopg an escape per value).
 _ADMIT = text("""
-    INSERT INTO events (event_id, stream_id, type, version, source, time, correlation_id, causation_id, data)
+    INSERT INTO events (event_id, stream_id, stream_version, type, version, source, time, correlation_id,
+                        causation_id, data)
     SELECT * FROM jsonb_to_recordset(CAST(:batch AS jsonb)) AS e(
-        event_id uuid, stream_id text, type text, version integer, source text, time timestamptz,
-        correlation_id text, causation_id text, data jsonb)
+        event_id uuid, stream_id text, stream_version integer, type text, version integer, source text,
+        time timestamptz, correlation_id text, causation_id text, data jsonb)
     ON CONFLICT (event_id) DO NOTHING
     RETURNING event_id""")
 
@@ -147,10 +148,7 @@ def admit(conn: Connection, incoming: Iterable[Envelope]) -> list[Envelope]:
     if not unique:
         return []
     batch = list(unique.values())
-    inserted = conn.execute(_ADMIT, {"batch": batch_json([{
-        "event_id": e.id, "stream_id": e.subject, "type": e.type, "version": e.version, "source": e.source,
-        "time": e.time, "correlation_id": e.correlation_id, "causation_id": e.causation_id, "data": e.wire_data(),
-    } for e in batch])}).scalars()
+    inserted = conn.execute(_ADMIT, {"batch": batch_json([_row(e, None) for e in batch])}).scalars()
     fresh = {str(event_id) for event_id in inserted}
     return [e for e in batch if e.id in fresh]
 

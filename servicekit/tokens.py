@@ -7,14 +7,18 @@
 Checked: the signature against the realm's published keys (JWKS), the issuer, the audience,
 the expiry, and that it is an access token. The keys are fetched once and cached; a token
 signed with a key id not in the cache makes one refetch (Keycloak rotated its keys), at most
-once per ``refetch_interval`` so that forged key ids cannot make us hammer Keycloak.
+once per ``refetch_interval`` so that forged key ids cannot make us hammer Keycloak. A token
+found good is remembered (by its digest) until it expires: a page of a dozen calls checks its
+signature once, not a dozen times.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
 import urllib.request
+from collections import OrderedDict
 
 import jwt
 
@@ -32,7 +36,7 @@ class InvalidToken(Exception):
 
 class TokenVerifier:
     def __init__(self, issuer_url: str, audience: str, leeway: float = 5, refetch_interval: float = 30,
-                 timeout: float = 5):
+                 timeout: float = 5, remembered: int = 10_000):
         self.issuer = issuer_url.rstrip("/")
         self.audience = audience
         self.leeway = leeway
@@ -42,10 +46,23 @@ class TokenVerifier:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()
+        self._good: OrderedDict[bytes, dict] = OrderedDict()  # digest -> claims, oldest first
+        self._remembered = remembered
 
     def verify(self, token: str) -> dict:
         if not isinstance(token, str) or token.count(".") != 2:
             raise InvalidToken("malformed")
+        digest = hashlib.sha256(token.encode()).digest()
+        claims = self._good.get(digest)
+        if claims is not None and claims["exp"] + self.leeway > time.time():
+            return claims
+        claims = self._check(token)
+        self._good[digest] = claims
+        if len(self._good) > self._remembered:
+            self._good.popitem(last=False)
+        return claims
+
+    def _check(self, token: str) -> dict:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -101,6 +101,13 @@ def test_an_expired_token_is_refused(verifier, token_of):
     assert refused(verifier, tokens["access_token"]) == "expired"
 
 
+def test_a_token_found_good_is_refused_once_it_expires(verifier, token_of):
+    token = token_of(lifespan=2)["access_token"]
+    assert verifier.verify(token) == verifier.verify(token)  # the second from memory
+    time.sleep(3.5)
+    assert refused(verifier, token) == "expired"
+
+
 def test_a_token_for_another_audience_is_refused(verifier, token_of):
     assert refused(verifier, token_of(audience=False)["access_token"]) == "wrong_audience"
 
