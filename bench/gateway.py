@@ -62,7 +62,7 @@ PostgreSQL and Keycloak on the same machine; the load tool shares the two cores.
 makes nine service calls and one link check (cached) per request. Live: {STREAMS} streams of one
 parent, {LIVE_EVENTS} absences published one by one; each delivery's delay is measured from just
 before the publish to its arrival on the stream. Load average at the end of the run:
-{os.getloadavg()[0]:.1f} (other work on the machine shares the cores and PostgreSQL's connections).""")
+{os.getloadavg()[0]:.1f}.""")
 
 
 def run() -> dict:

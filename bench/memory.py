@@ -175,8 +175,7 @@ def main() -> dict:
     record("memory", "Resident memory of the processes", rows, notes=(
         "Resident set size (VmRSS) of each process, one process per service plus the gateway, each on "
         "its own Python interpreter (nameko, eventlet, SQLAlchemy, kombu, marshmallow and the contracts "
-        "loaded). The machine was shared with other work during the run, which slows the drain but not "
-        "the memory figures. The gateway is idle here (school events reach it only through live updates); "
+        "loaded). The gateway is idle here (school events reach it only through live updates); "
         "its load is the surge's. "
         + (f"Over the target at rest: {', '.join(over)}." if over else "Every process is within the target at rest.")))
     return {"baseline": baseline, "rest": rest, "peak": peak, "after": after, "drained": drained}

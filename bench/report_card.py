@@ -235,8 +235,7 @@ def day(running, engine, students: dict[str, str], tokens: dict[str, str]) -> di
                     f"drained (an error, or no answer within {PAGE_TIMEOUT:.0f} s): {len(final) - shown}.")
     record("report-card", "Report-card day (grades, gateway)", rows, notes=(
         "Services as separate processes (linking, grades, gateway) on a private vhost and databases; "
-        "RabbitMQ, PostgreSQL, Keycloak and the load generator on the same 2 cores, which were shared "
-        "with other work during the run. RabbitMQ's management API refreshes its queue figures every "
+        "RabbitMQ, PostgreSQL, Keycloak and the load generator on the same 2 cores. RabbitMQ's management API refreshes its queue figures every "
         "5 s (its default statistics interval), so the plotted depth moves in steps of about 5 s. " + verdict))
     return {"samples": samples, "latencies": latencies, "lost": lost, "shown": shown}
 

@@ -363,7 +363,7 @@ def main() -> dict:
         "Cores used = CPU seconds per second of each group of processes during the stage, read from "
         "/proc: whichever group sits near the machine's 2 cores is what limited the stage. Keycloak's "
         "password hashing dominates a login; the overview adds one token check and five RPCs (one child) at the "
-        "gateway. Load generator, Keycloak, RabbitMQ, PostgreSQL and the portal share the 2 cores, and "
-        "the machine was shared with other work during the run ('other'), so absolute rates are low; "
-        "the ratio is the figure to compare."))
+        "gateway. Load generator, Keycloak, RabbitMQ, PostgreSQL and the portal share the 2 cores "
+        "('other': anything else running on the machine), so absolute rates are low; the ratio is the "
+        "figure to compare."))
     return {"bare": bare, "portal": portal_stages, "ratio": ratio}
