@@ -23,7 +23,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from servicekit import logs
-from servicekit.errors import DomainError, NotFound
+from servicekit.errors import DomainError, NotFound, Unavailable
 from servicekit.tokens import InvalidToken
 
 from . import openapi
@@ -223,10 +223,7 @@ class Gateway:
                 data = call.result(max(deadline - time.monotonic(), 0))
             except NotFound as exc:
                 raise ApiError(404, exc.code) from None
-            except DomainError as exc:
-                tiles[tile] = {"status": "error", "code": exc.code}
-                continue
-            except (ServiceUnavailable, MethodNotFound, RemoteError) as exc:
+            except (ServiceUnavailable, MethodNotFound, RemoteError, Unavailable) as exc:
                 self.metrics.tile_degraded.labels(tile).inc()
                 if isinstance(exc, RemoteError):
                     log.error("tile %s failed: %s", tile, exc)
@@ -235,6 +232,9 @@ class Gateway:
                     tiles[tile] = {"status": "stale", "as_of": last[1], "data": last[0]}
                 else:
                     tiles[tile] = {"status": "unavailable"}
+                continue
+            except DomainError as exc:
+                tiles[tile] = {"status": "error", "code": exc.code}
                 continue
             tiles[tile] = {"status": "ok", "data": data}
             kept[key] = (data, _now_iso(), time.monotonic())
