@@ -307,7 +307,11 @@ class CuttableLink:
     def _accept(self, listener) -> None:
         while True:
             client, _ = listener.accept()
-            server = eventlet.connect(self.target)
+            try:
+                server = eventlet.connect(self.target)
+            except OSError:  # the server itself is down: so is the link
+                client.close()
+                continue
             self.connections |= {client, server}
             eventlet.spawn(self._pipe, client, server)
             eventlet.spawn(self._pipe, server, client)
