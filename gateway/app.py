@@ -191,8 +191,10 @@ class Gateway:
         options.update(route.fixed)
         if route.client_address:
             options["client_address"] = request.remote_addr
-        result = self._call_guarded(lambda: self.rpc.call(route.service, route.rpc, *args, options=options,
-                                                          correlation_id=correlation_id))
+        def call():
+            return self.rpc.call(route.service, route.rpc, *args, options=options, correlation_id=correlation_id)
+
+        result = self._call_guarded(_once_caught_up(call) if route.child else call)
         return _json(result, route.status)
 
     def _call_guarded(self, call):
@@ -211,7 +213,7 @@ class Gateway:
 
     def _tiles(self, parent_id: str, wanted: dict[str, tuple[str, list]], correlation_id: str) -> dict:
         """Every tile's call sent at once; each answered, stale (last good answer) or
-        unavailable after the deadline. A child unlinked meanwhile is not found, as a whole."""
+        unavailable after the deadline."""
         pending = {tile: self.rpc.call_async(service, method, *args, correlation_id=correlation_id)
                    for tile, (service, method, args) in wanted.items()}
         deadline = time.monotonic() + self.settings.tile_deadline
@@ -221,8 +223,11 @@ class Gateway:
             key = (tuple(wanted[tile][2][1:]), tile)
             try:
                 data = call.result(max(deadline - time.monotonic(), 0))
-            except NotFound as exc:
-                raise ApiError(404, exc.code) from None
+            except NotFound:
+                # linking has just said the child is the parent's: this service has not heard of the
+                # link yet (just made), or of its end (just unlinked). No older answer is shown.
+                tiles[tile] = {"status": "unavailable"}
+                continue
             except (ServiceUnavailable, MethodNotFound, RemoteError, Unavailable) as exc:
                 self.metrics.tile_degraded.labels(tile).inc()
                 if isinstance(exc, RemoteError):
@@ -393,6 +398,27 @@ def _body(request: Request):
 def _json(value, status: int = 200) -> Response:
     return Response(json.dumps(value, ensure_ascii=False, separators=(",", ":")), status,
                     content_type="application/json; charset=utf-8")
+
+
+# A link travels to the other services by event, in well under a second.
+CATCH_UP_PAUSES = (0.1, 0.2, 0.4, 0.8)
+
+
+def _once_caught_up(call):
+    """``call`` for a child linking has just confirmed: a service that answers child_not_found
+    has not yet heard of a link just made, so it is asked again before the parent is told."""
+
+    def again():
+        for pause in CATCH_UP_PAUSES:
+            try:
+                return call()
+            except NotFound as exc:
+                if exc.code != "child_not_found":
+                    raise
+            time.sleep(pause)
+        return call()
+
+    return again
 
 
 def _now_iso() -> str:
