@@ -70,10 +70,10 @@ def run() -> dict:
 
     from servicekit import migrations
     from servicekit.cli import SERVICES
-    from tests.e2e.conftest import start_process, stop_process
+    from tests.e2e.conftest import start_process
     from tests.gateway.stack import (KeycloakRealm, child_events, free_port, parent_verified, publish, request,
                                      school_events)
-    from tests.support import create_vhost, delete_vhost
+    from tests.support import create_vhost, delete_vhost, stop_processes
 
     name = f"bench_gateway_{os.getpid()}"
     amqp_url = create_vhost(name)
@@ -120,8 +120,7 @@ def run() -> dict:
         figures["live"] = _live(gateway_url, token, amqp_url, student, school)
         return figures
     finally:
-        for process in reversed(running):
-            stop_process(process)
+        stop_processes(*running)
         with admin.connect() as conn:
             for database in databases:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))

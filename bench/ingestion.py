@@ -28,7 +28,7 @@ from contracts.publish import send
 from servicekit import migrations
 from servicekit.cli import rebuild_projections
 
-from tests.support import create_vhost, delete_vhost
+from tests.support import create_vhost, delete_vhost, stop_processes
 
 from .report import record
 
@@ -103,13 +103,7 @@ def attendance_processes(count: int, amqp_url: str, database_url: str):
             wait_ready(port)
         yield processes, ports
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(*processes)
 
 
 def wait_ready(port: int, timeout: float = 60) -> None:

@@ -31,7 +31,7 @@ from servicekit import migrations
 from servicekit.cli import SERVICES
 
 from tests.gateway.stack import free_port
-from tests.support import create_vhost, delete_vhost
+from tests.support import create_vhost, delete_vhost, stop_processes
 
 from .ingestion import CHUNK, ROOT, resident_mb, wait_ready
 from .report import record
@@ -82,14 +82,7 @@ def portal(prefix: str, services=SERVICES, gateway: bool = True, environment: di
             wait_ready(port, timeout=90)
         yield Portal(vhost, amqp_url, urls, processes, gateway_url)
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(*processes.values())
         with admin.connect() as conn:
             for service in urls:
                 conn.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{service}" WITH (FORCE)'))

@@ -2,6 +2,7 @@
 patched the standard library)."""
 import json
 import os
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -26,6 +27,19 @@ def wait_ready(container, timeout: float = 30) -> None:
         if time.monotonic() > deadline:
             raise AssertionError(f"{container.service_name} not ready: {ops.readiness_problems()}")
         time.sleep(0.05)
+
+
+def stop_processes(*processes: subprocess.Popen) -> None:
+    """SIGTERM to all at once, so that they shut down side by side; SIGKILL to any still running
+    20 s later."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
 
 
 def eventually(check, timeout: float = 15, interval: float = 0.05):

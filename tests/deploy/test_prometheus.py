@@ -18,6 +18,7 @@ import yaml
 from contracts import EVENTS, parse
 from contracts.publish import EXAMPLES, PublishError, publish
 from tests.deploy.conftest import REPO, K8S
+from tests.support import stop_processes
 
 SERVICES = sorted(p.parent.name for p in (REPO / "services").glob("*/service.py"))
 
@@ -68,13 +69,7 @@ def running_services(amqp_url, database_url, tmp_path_factory):
                        f"{svc} ready (log: {logs / f'{svc}.log'})")
         yield {"ports": ports, "processes": processes, "logs": logs}
     finally:
-        for process in processes.values():
-            process.terminate()
-        for process in processes.values():
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(*processes.values())
 
 
 @pytest.fixture(scope="module")
@@ -102,11 +97,7 @@ def prometheus(running_services, tmp_path_factory):
         wait_until(lambda: get(f"{url}/-/ready")[0] == 200, "prometheus ready")
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_processes(process)
 
 
 def query(prometheus: str, expr: str) -> list[dict]:

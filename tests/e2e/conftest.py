@@ -5,7 +5,6 @@ port). The browser runs in a process of its own (``journey.py``)."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -18,7 +17,7 @@ from keycloak import KeycloakAdmin
 
 from servicekit.cli import SERVICES
 from tests.gateway.stack import free_port
-from tests.support import SESSION, create_vhost, delete_vhost
+from tests.support import SESSION, create_vhost, delete_vhost, stop_processes
 
 REPO = Path(__file__).resolve().parent.parent.parent
 AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
@@ -49,15 +48,6 @@ def start_process(name: str, args: list[str], env: dict, ready_url: str, logs: P
                                + (logs / f"{name}.log").read_text()[-3000:])
         time.sleep(0.2)
     return process
-
-
-def stop_process(process: subprocess.Popen) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(5)
 
 
 @pytest.fixture(scope="session")
@@ -120,6 +110,5 @@ def portal(portal_env, database_url, web_client, realm_allows):
         running.append(start_process("gateway", ["gateway"], env, f"{url}/readyz", logs))
         yield Portal(url, amqp_url, logs)
     finally:
-        for process in reversed(running):
-            stop_process(process)
+        stop_processes(*running)
         delete_vhost(vhost)

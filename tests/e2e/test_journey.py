@@ -3,8 +3,9 @@ import os
 import subprocess
 import sys
 
-from tests.e2e.conftest import REPO, Portal, start_process, stop_process
+from tests.e2e.conftest import REPO, Portal, start_process
 from tests.gateway.stack import free_port
+from tests.support import stop_processes
 
 
 def _journey(name: str, portal) -> None:
@@ -36,4 +37,4 @@ def test_logging_in_while_keycloak_is_out_of_reach_says_so(portal, web_client):
     try:
         _journey("sign-in-down", Portal(url, portal.amqp_url, portal.logs))
     finally:
-        stop_process(gateway)
+        stop_processes(gateway)

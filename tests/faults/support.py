@@ -25,6 +25,7 @@ import contracts
 from contracts import Envelope
 from contracts.publish import EXAMPLES, PublishError, send
 from servicekit import store
+from tests.support import stop_processes
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,12 +92,7 @@ class ServiceProcess:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        stop_processes(self.process)
 
     def metric(self, name: str, **labels) -> float:
         """The sum of the samples of ``name`` whose labels include ``labels``."""
