@@ -145,13 +145,15 @@ class LiveHub:
         if _not_visible_yet(data):
             return
         student_id = data.get("student_id")
+        followers = [stream for streams in self.streams.values() for stream in streams
+                     if student_id in stream.children]
+        if not followers:
+            return
         # Ids only: the page reads the content through the API, where each service applies its
         # display rules (a hidden group average, a statement's amounts never travel here).
-        payload = {key: value for key, value in envelope.to_dict()["data"].items() if key.endswith("_id")}
-        for streams in self.streams.values():
-            for stream in streams:
-                if student_id in stream.children:
-                    stream.push(_item(envelope, student_id, payload))
+        payload = {key: value for key, value in envelope.wire_data().items() if key.endswith("_id")}
+        for stream in followers:
+            stream.push(_item(envelope, student_id, payload))
 
     def _message(self, envelope) -> None:
         audience = envelope.data["audience"]
