@@ -17,13 +17,13 @@ from pathlib import Path
 
 import eventlet
 from eventlet.queue import Empty
-from nameko.exceptions import MethodNotFound, RemoteError
+from nameko.exceptions import RemoteError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from servicekit import logs
-from servicekit.errors import DomainError, NotFound, Unavailable
+from servicekit.errors import DomainError, NotFound
 from servicekit.tokens import InvalidToken
 
 from . import openapi
@@ -32,7 +32,7 @@ from .links import LinkCache
 from .live import Child, LiveHub
 from .metrics import metrics
 from .routes import EXPORTERS, ROUTES, TILES, Route
-from .rpc import RpcClient, ServiceUnavailable
+from .rpc import CANNOT_ANSWER, RpcClient
 
 log = logging.getLogger(__name__)
 
@@ -201,13 +201,13 @@ class Gateway:
         """A service's answer; its domain errors and its absence as API errors."""
         try:
             return call()
-        except DomainError as exc:
+        except DomainError as exc:  # Unavailable among them, with its own reason (mail, sign-in)
             raise ApiError(exc.status, exc.code, exc.field, exc.params) from None
-        except (ServiceUnavailable, MethodNotFound):  # down, or not offering this yet
-            raise ApiError(503, "service_unavailable") from None
         except RemoteError as exc:
             log.error("service failed: %s", exc)
             raise ApiError(502, "internal_error") from None
+        except CANNOT_ANSWER:  # the others: down, too slow, or not offering this yet
+            raise ApiError(503, "service_unavailable") from None
 
     # -- compositions -------------------------------------------------------------------------
 
@@ -228,7 +228,7 @@ class Gateway:
                 # link yet (just made), or of its end (just unlinked). No older answer is shown.
                 tiles[tile] = {"status": "unavailable"}
                 continue
-            except (ServiceUnavailable, MethodNotFound, RemoteError, Unavailable) as exc:
+            except CANNOT_ANSWER as exc:
                 self.metrics.tile_degraded.labels(tile).inc()
                 if isinstance(exc, RemoteError):
                     log.error("tile %s failed: %s", tile, exc)
@@ -256,7 +256,7 @@ class Gateway:
         def ask_family() -> list:
             try:
                 return self.links.children(parent_id, correlation_id)
-            except (ServiceUnavailable, MethodNotFound, RemoteError):
+            except CANNOT_ANSWER:
                 return []  # its own failure, even after the deadline, where nobody waits for it
 
         lookup = eventlet.spawn(ask_family)

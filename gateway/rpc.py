@@ -17,9 +17,10 @@ import eventlet
 from eventlet.event import Event
 from eventlet.semaphore import Semaphore
 from kombu import Connection
-from nameko.exceptions import deserialize
+from nameko.exceptions import MethodNotFound, RemoteError, deserialize
 
 import servicekit.rpc  # noqa: F401  (domain errors cross RPC as themselves)
+from servicekit.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,12 @@ class ServiceUnavailable(Exception):
     def __init__(self, service: str, method: str):
         super().__init__(f"{service}.{method} did not answer in time")
         self.service, self.method = service, method
+
+
+# Every way a service cannot answer now, met alike by every caller (routes, tiles, the family
+# lookup): no answer in time, the method not offered yet, a bug of its own, or something it needs
+# out of reach (its database, Keycloak, the mail server).
+CANNOT_ANSWER = (ServiceUnavailable, MethodNotFound, RemoteError, Unavailable)
 
 
 class RpcClient:
