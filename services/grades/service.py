@@ -77,8 +77,8 @@ class GradesService:
     @rpc
     def results(self, parent_id, student_id, school_year=None):
         """The child's results for one school year (the current one by default): bulletins and
-        first communications with their structured content and PDF address, assignment results
-        per subject, ministry exam results, and the years that have results."""
+        first communications with their structured content, assignment results per subject,
+        ministry exam results, and the years that have results."""
         request = errors.load(ResultsSchema(), {"parent_id": parent_id, "student_id": student_id,
                                                 "school_year": school_year})
         today = domain.school_today()
@@ -189,8 +189,9 @@ class GradesService:
 
 
 def _bulletin(row, rules: domain.DisplayRules) -> dict:
+    # Not the school system's document address: the portal makes the PDF from this content behind
+    # its own link and visible-from checks (decision 5).
     return {
         "bulletin_id": row.bulletin_id, "school_year": row.school_year, "kind": row.kind, "term": row.term,
-        "published_at": row.updated_at.isoformat(), "document_url": row.document_url,
-        "subjects": domain.shown_subjects(row.subjects, rules),
+        "published_at": row.updated_at.isoformat(), "subjects": domain.shown_subjects(row.subjects, rules),
     }

@@ -52,11 +52,11 @@ def payment_event(statement, amount, days_ago=1, **changes):
     return school_event("PaymentRecorded", data, d["student_id"])
 
 
-def receipt_event(student_id, year, form="RL-24", amount=183500):
+def receipt_event(student_id, year, form="RL-24", amount=183500, **changes):
     return school_event("TaxReceiptIssued", {
         "receipt_id": f"rl-{uuid.uuid4().hex[:10]}", "account_id": ACCOUNT, "student_id": student_id, "year": year,
         "form": form, "recipient_name": "Julie Gagnon", "amount_cents": amount,
-        "issued_on": f"{year + 1}-02-20"}, student_id)
+        "issued_on": f"{year + 1}-02-20", **changes}, student_id)
 
 
 @pytest.fixture
@@ -163,6 +163,26 @@ def test_tax_receipts_by_year(rpc, amqp_url, family):
     assert (refused.value.code, refused.value.field) == ("invalid_number", "year")
 
 
+def test_one_tax_receipt_is_its_own_childs_only_and_the_school_systems_address_stays_in(rpc, amqp_url, family):
+    parent, child = family
+    sister = new_child(amqp_url, rpc, parent)
+    address = {"document_url": "https://sis.example.org/releves/rl24.pdf"}
+    own, hers = receipt_event(child, 2025, **address), receipt_event(sister, 2025, **address)
+    publish([own, hers, statement_event(child, **address)], amqp_url)
+    eventually(lambda: len(rpc.billing.tax_receipts(parent)["receipts"]) == 2)
+    one = rpc.billing.tax_receipt(parent, child, own.data["receipt_id"])
+    assert (one["receipt_id"], one["amount_cents"], one["form"]) == (own.data["receipt_id"], 183500, "RL-24")
+    with pytest.raises(NotFound) as refused:
+        rpc.billing.tax_receipt(parent, child, hers.data["receipt_id"])
+    assert (refused.value.code, refused.value.field) == ("tax_receipt_not_found", "receipt_id")
+    with pytest.raises(NotFound) as refused:
+        rpc.billing.tax_receipt(str(uuid.uuid4()), child, own.data["receipt_id"])
+    assert refused.value.code == "child_not_found"
+    statements = statements_when(rpc, parent, child, lambda s: s["statements"])
+    for answer in (one, rpc.billing.tax_receipts(parent), statements, rpc.billing.export(parent)):
+        assert "sis.example.org" not in json.dumps(answer)
+
+
 def test_a_child_not_linked_is_answered_like_a_child_that_does_not_exist(rpc, amqp_url, family):
     parent, child = family
     stranger = str(uuid.uuid4())
@@ -178,6 +198,8 @@ def test_every_read_is_in_the_access_log_and_a_closed_account_is_forgotten(rpc, 
     parent, child = family
     rpc.billing.family_balance(parent)
     rpc.billing.tax_receipts(parent)
+    with pytest.raises(NotFound):
+        rpc.billing.tax_receipt(parent, child, "rl-unknown")
     engine = create_engine(database_url("billing"))
 
     def logged():
@@ -186,7 +208,8 @@ def test_every_read_is_in_the_access_log_and_a_closed_account_is_forgotten(rpc, 
                 text("SELECT what FROM access_log WHERE parent_id = :p AND student_id = :s ORDER BY id"),
                 {"p": parent, "s": child})]
 
-    assert logged()[-2:] == ["family_balance", "tax_receipts"]
+    # A receipt asked for is a read of the child's data, found or not.
+    assert logged()[-3:] == ["family_balance", "tax_receipts", "tax_receipt"]
     publish([Envelope.new("ParentAccountClosed", "identity", parent, {"parent_id": parent}, correlation_id="c")],
             amqp_url)
 
