@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from marshmallow import Schema, ValidationError, fields
 
+from servicekit.schooltime import school_now
+
 from . import fields as f
 from .errors import InvalidEvent, from_validation_error
 from .registry import EVENTS, SCHEMAS
@@ -86,7 +88,7 @@ class Envelope:
         return parse({
             "id": str(uuid.uuid4()), "type": type,
             "version": version if version is not None else (spec.latest_version if spec else 1),
-            "source": source, "subject": subject, "time": dt.datetime.now(dt.timezone.utc),
+            "source": source, "subject": subject, "time": school_now(),
             "correlation_id": correlation_id, "causation_id": causation_id, "data": data,
         })
 

@@ -16,7 +16,7 @@ import eventlet.wsgi
 from nameko.extensions import DependencyProvider
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 
-from . import logs
+from . import logs, schooltime
 from . import rpc  # noqa: F401  (services answer RPC with domain errors)
 from .errors import DomainError
 
@@ -100,7 +100,8 @@ class Operations(DependencyProvider):
         if path == "/readyz":
             problems = self.readiness_problems()
             status = "503 Service Unavailable" if problems else "200 OK"
-            return _json(start_response, status, {"ready": not problems, "problems": problems})
+            return _json(start_response, status, {"ready": not problems, "problems": problems,
+                                                  **schooltime.readiness_note()})
         return _json(start_response, "404 Not Found", {"code": "not_found"})
 
     def readiness_problems(self) -> list[str]:

@@ -2,16 +2,28 @@
 
 nameko's code hangs under plain pytest unless eventlet has patched the standard library before
 anything else imports it; servicekit sets psycopg's wait function before psycopg loads.
+
+The suite runs with the test settings on, so that ``PORTAL_SCHOOL_DAY`` may set the school
+clock's day for this process and every process it starts (``make test`` runs the tests marked
+``school_clock`` again on a school day, a day without school and a summer day).
 """
-from servicekit.green import patch
+import os
+
+os.environ["PORTAL_TEST_SETTINGS"] = "1"
+
+from servicekit.green import patch  # noqa: E402
 
 patch()
 
-import os  # noqa: E402
-
 import pytest  # noqa: E402
+
+from servicekit import schooltime  # noqa: E402
 from tests.support import SESSION, create_vhost, delete_vhost, service_config, wait_ready  # noqa: E402
 
+
+def pytest_report_header(config):
+    day = schooltime.set_day()
+    return f"school clock: {day.isoformat() + ' (set)' if day else 'the real date'}, today {schooltime.school_today()}"
 
 
 @pytest.fixture(scope="session")

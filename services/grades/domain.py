@@ -11,15 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
 from servicekit.errors import DomainError
-
-FIRST_MONTH = 7  # Québec's school year runs from July 1 to June 30 (Education Act, s. 16)
-
-
-def school_year_of(day: date) -> str:
-    start = day.year if day.month >= FIRST_MONTH else day.year - 1
-    return f"{start}-{start + 1}"
+from servicekit.schooltime import school_today, school_year_of  # noqa: F401  (the service asks its domain)
 
 
 def check_school_year(school_year: str, published_at: datetime) -> None:

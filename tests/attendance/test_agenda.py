@@ -14,11 +14,14 @@ from sqlalchemy import create_engine, text
 from contracts import Envelope
 from contracts.publish import publish
 from services.attendance import agenda
+from scripts.school_calendar import around, current_year, last_school_day, next_school_day
 from services.attendance.domain import SchoolCalendar, school_today
 from services.attendance.service import AttendanceService
 from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
 from tests.support import eventually
+
+pytestmark = pytest.mark.school_clock
 
 SCHOOL = "css-test.ecole-agenda"
 PDF = b"%PDF-1.4\n% un billet du medecin\n"
@@ -85,27 +88,27 @@ def school_event(event_type, data, subject):
     return Envelope.new(event_type, "sis", subject, data, correlation_id="agenda-test")
 
 
-def weekday_after(day: date, skip: int = 0) -> date:
-    """The ``skip``-th weekday after ``day`` (0: the first)."""
-    while True:
-        day += timedelta(days=1)
-        if day.weekday() < 5:
-            if skip == 0:
-                return day
-            skip -= 1
-
-
 TODAY = school_today()
-FIRST = TODAY - timedelta(days=60)
-YEAR = f"{FIRST.year}-{FIRST.year + 1}" if FIRST.month >= 7 else f"{FIRST.year - 1}-{FIRST.year}"
-DAY_OFF = weekday_after(TODAY, 1)
+CALENDAR = current_year()
+YEAR = CALENDAR.name
+# The school week shown: from the next school day, with a pedagogical day the school adds on its
+# third school day (whatever today is: a school day, a weekend, the summer break).
+WEEK = next_school_day()
+_days = [day for day in CALENDAR.school_days() if day >= WEEK]
+DAY_OFF, DETENTION_DAY = _days[2], _days[1]
+
+
+def previous_calendar_event():
+    previous = around()[0]
+    return school_event("SchoolCalendarPublished", previous.calendar(
+        SCHOOL, [{"code": "MAL", "label_fr": "Maladie", "label_en": "Illness"}]), SCHOOL)
 
 
 def calendar_event():
-    return school_event("SchoolCalendarPublished", {
-        "school_id": SCHOOL, "school_year": YEAR, "first_day": FIRST, "last_day": TODAY + timedelta(days=120),
-        "days_off": [{"date": DAY_OFF, "label": "Journée pédagogique"}], "day_start": "08:00", "day_end": "15:05",
-        "absence_reasons": [{"code": "MAL", "label_fr": "Maladie", "label_en": "Illness"}]}, SCHOOL)
+    published = CALENDAR.calendar(SCHOOL, [{"code": "MAL", "label_fr": "Maladie", "label_en": "Illness"}])
+    published["days_off"] = sorted(published["days_off"] + [{"date": DAY_OFF, "label": "Journée pédagogique"}],
+                                   key=lambda d: d["date"])
+    return school_event("SchoolCalendarPublished", published, SCHOOL)
 
 
 def timetable_event(student_id):
@@ -138,7 +141,7 @@ def linked(rpc, parent, child) -> bool:
 def family(amqp_url, attendance, rpc):
     """A parent linked to a fresh secondary student of a school whose calendar is published."""
     parent, child = str(uuid.uuid4()), f"css-test.{uuid.uuid4().hex[:8]}"
-    publish([calendar_event(), Envelope.new("ChildLinked", "linking", parent, {
+    publish([previous_calendar_event(), calendar_event(), Envelope.new("ChildLinked", "linking", parent, {
         "parent_id": parent, "student_id": child, "school_id": SCHOOL, "org_id": "css-test", "method": "email"},
         correlation_id="link-test")], amqp_url)
     eventually(lambda: linked(rpc, parent, child))
@@ -147,13 +150,16 @@ def family(amqp_url, attendance, rpc):
 
 def test_the_agenda_shows_the_week_with_its_holiday_timetable_and_detentions(rpc, amqp_url, family):
     parent, child = family
-    detention = detention_event(child, weekday_after(TODAY, 2))
-    later = detention_event(child, TODAY + timedelta(days=30))
+    detention = detention_event(child, DETENTION_DAY)
+    later = detention_event(child, WEEK + timedelta(days=30))
     publish([timetable_event(child), detention, later], amqp_url)
+    span = {"start": WEEK.isoformat(), "end": (WEEK + timedelta(days=6)).isoformat()}
     week = eventually(lambda: (lambda a: a if a["detentions"] and any(d["periods"] for d in a["days"]) else None)(
-        rpc.attendance.agenda(parent, child)))
-    assert (week["start"], week["end"]) == (TODAY.isoformat(), (TODAY + timedelta(days=6)).isoformat())
+        rpc.attendance.agenda(parent, child, **span)))
+    assert (week["start"], week["end"]) == (span["start"], span["end"])
     assert len(week["days"]) == 7
+    unasked = rpc.attendance.agenda(parent, child)  # by default, the week from the school's today
+    assert (unasked["start"], unasked["end"]) == (TODAY.isoformat(), (TODAY + timedelta(days=6)).isoformat())
     assert week["bell_times"] == [{"school_year": YEAR, "start": "08:00", "end": "15:05"}]
     by_date = {d["date"]: d for d in week["days"]}
     assert by_date[DAY_OFF.isoformat()] == {"date": DAY_OFF.isoformat(), "school_day": False,
@@ -165,8 +171,8 @@ def test_the_agenda_shows_the_week_with_its_holiday_timetable_and_detentions(rpc
         assert [p["course_code"] for p in after["periods"]] == [f"C{after['timetable_day']}"]
     assert [d["detention_id"] for d in week["detentions"]] == [detention.data["detention_id"]]
     assert week["detentions"][0]["start"] == "15:10" and week["detentions"][0]["location"] == "Local C-110"
-    month = rpc.attendance.agenda(parent, child, start=TODAY.isoformat(),
-                                  end=(TODAY + timedelta(days=40)).isoformat())
+    month = rpc.attendance.agenda(parent, child, start=WEEK.isoformat(),
+                                  end=(WEEK + timedelta(days=40)).isoformat())
     assert len(month["detentions"]) == 2
 
 
@@ -193,7 +199,7 @@ def test_the_agenda_of_a_child_not_linked_is_answered_like_a_child_that_does_not
 def absence(amqp_url, rpc, parent, child):
     recorded = school_event("AbsenceRecorded", {
         "absence_id": f"abs-{uuid.uuid4().hex[:10]}", "student_id": child, "school_id": SCHOOL,
-        "date": TODAY - timedelta(days=1), "kind": "absence", "period": "full_day",
+        "date": last_school_day(), "kind": "absence", "period": "full_day",
         "requires_justification": True}, child)
     publish([recorded], amqp_url)
     eventually(lambda: rpc.attendance.absences(parent, child)["to_justify"])

@@ -1,7 +1,6 @@
 """The attendance service against the real RabbitMQ and PostgreSQL."""
 import json
 import uuid
-from datetime import date, timedelta
 
 import pytest
 from kombu import Connection, Exchange, Queue
@@ -9,22 +8,17 @@ from sqlalchemy import create_engine, text
 
 from contracts import Envelope
 from contracts.publish import publish
-from services.attendance.domain import school_today
+from scripts.school_calendar import around, last_school_day, next_school_day
 from services.attendance.service import AttendanceService
 from servicekit import deadletters
 from servicekit.errors import Conflict, DomainError, NotFound
 from tests.support import eventually
 
+pytestmark = pytest.mark.school_clock
+
 SCHOOL = "css-test.ecole-a"
 REASONS = [{"code": "MAL", "label_fr": "Maladie", "label_en": "Illness"},
            {"code": "RDV", "label_fr": "Rendez-vous", "label_en": "Appointment"}]
-
-
-def next_school_day(after: date) -> date:
-    day = after + timedelta(days=1)
-    while day.weekday() >= 5:
-        day += timedelta(days=1)
-    return day
 
 
 def school_event(event_type, data, subject):
@@ -38,18 +32,14 @@ def link_event(event_type, parent_id, student_id, **data):
     return Envelope.new(event_type, "linking", parent_id, data, correlation_id="link-test")
 
 
-def calendar_event():
-    today = school_today()
-    first = today - timedelta(days=60)
-    school_year = f"{first.year}-{first.year + 1}" if first.month >= 7 else f"{first.year - 1}-{first.year}"
-    return school_event("SchoolCalendarPublished", {
-        "school_id": SCHOOL, "school_year": school_year, "first_day": first, "last_day": today + timedelta(days=120),
-        "days_off": [], "day_start": "08:00", "day_end": "15:05", "absence_reasons": REASONS}, SCHOOL)
+def calendar_events():
+    """The school's calendars of the previous and the current school year of the school's today."""
+    return [school_event("SchoolCalendarPublished", year.calendar(SCHOOL, REASONS), SCHOOL) for year in around()]
 
 
 def absence_event(student_id, absence_id=None, day=None, **changes):
     data = {"absence_id": absence_id or f"abs-{uuid.uuid4().hex[:10]}", "student_id": student_id,
-            "school_id": SCHOOL, "date": day or school_today() - timedelta(days=3), "kind": "absence",
+            "school_id": SCHOOL, "date": day or last_school_day(), "kind": "absence",
             "period": "full_day", "requires_justification": True, **changes}
     return school_event("AbsenceRecorded", data, student_id)
 
@@ -63,7 +53,7 @@ def attendance(start_service):
 def family(amqp_url, attendance, rpc):
     """A parent linked to a fresh child of a school whose calendar is published."""
     parent, child = str(uuid.uuid4()), f"css-test.{uuid.uuid4().hex[:8]}"
-    publish([calendar_event()], amqp_url)
+    publish(calendar_events(), amqp_url)
     publish([link_event("ChildLinked", parent, child)], amqp_url)
     eventually(lambda: linked(rpc, parent, child))
     return parent, child
@@ -162,7 +152,7 @@ def school_listener(amqp_url):
 
 def test_a_declared_absence_reaches_the_school_system(rpc, family, school_listener):
     parent, child = family
-    day = next_school_day(school_today())
+    day = next_school_day()
     answer = rpc.attendance.declare_absence(parent, child, {
         "start_date": day.isoformat(), "kind": "late_arrival", "time": "12:30", "reason_code": "RDV",
         "explanation": "Dentiste"})
@@ -176,7 +166,7 @@ def test_a_declared_absence_reaches_the_school_system(rpc, family, school_listen
 
 
 @pytest.mark.parametrize("declaration, code, field", [
-    ({"start_date": "2020-01-06", "kind": "full_day", "reason_code": "MAL"}, "date_in_past", "start_date"),
+    ({"start_date": "PAST", "kind": "full_day", "reason_code": "MAL"}, "date_in_past", "start_date"),
     ({"start_date": "not a date", "kind": "full_day", "reason_code": "MAL"}, "invalid_date", "start_date"),
     ({"kind": "full_day", "reason_code": "MAL"}, "required", "start_date"),
     ({"start_date": "NEXT", "kind": "nap", "reason_code": "MAL"}, "invalid_choice", "kind"),
@@ -189,8 +179,9 @@ def test_a_declared_absence_reaches_the_school_system(rpc, family, school_listen
 ])
 def test_a_bad_declaration_gets_a_clear_error_and_changes_nothing(rpc, family, declaration, code, field):
     parent, child = family
-    if declaration.get("start_date") == "NEXT":
-        declaration = {**declaration, "start_date": next_school_day(school_today()).isoformat()}
+    days = {"NEXT": next_school_day, "PAST": last_school_day}
+    if declaration.get("start_date") in days:
+        declaration = {**declaration, "start_date": days[declaration["start_date"]]().isoformat()}
     with pytest.raises(DomainError) as refused:
         rpc.attendance.declare_absence(parent, child, declaration)
     assert (refused.value.code, refused.value.field) == (code, field)
