@@ -1,13 +1,14 @@
 """The notices service against the real RabbitMQ, PostgreSQL and SMTP sink."""
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import subprocess
 import sys
 import uuid
 from datetime import date, datetime, time, timedelta
 
-import eventlet
 import icalendar
 import pytest
 from sqlalchemy import create_engine, text
@@ -58,6 +59,26 @@ def outbox_rows(database, parent_id):
     with database.connect() as conn:
         return conn.execute(text("SELECT * FROM outbox WHERE parent_id = :p ORDER BY created_at"),
                             {"p": parent_id}).all()
+
+
+def mail_id(event, family) -> str:
+    """The Message-ID of the mail ``event`` sends to ``family``'s parent."""
+    return f"<{event.id}.{family.parent_id}@portail-parents.local>"
+
+
+def mails_through(family, marker, to: str | None = None) -> list:
+    """Every mail to the parent once the mail about ``marker`` has arrived: the positive sign
+    that ends a wait for something that must not happen. The marker is published after the
+    event that must have no effect, on the same queue, so notices takes it in later; the sender
+    sends due mails oldest first, each round starting from the oldest, so a mail the first
+    event called for (or the same mail again) is sent before the marker's or with it."""
+    to = to or family.email
+    return eventually(lambda: (lambda mails: mails if mail_id(marker, family) in ids_of(mails) else None)(
+        received(to)))
+
+
+def ids_of(mails) -> list[str]:
+    return [m["Message-ID"] for m in mails]
 
 
 def test_messages_reach_exactly_the_parents_of_their_audience(notices, rpc, amqp_url):
@@ -148,20 +169,22 @@ def test_the_same_event_delivered_twice_sends_one_mail(notices, rpc, amqp_url, d
     recorded = events.absence(family.student_id, family.school_id)
     publish([recorded, recorded], amqp_url)
     publish([recorded], amqp_url)
-    mails = eventually(lambda: received(family.email))
-    eventlet.sleep(1.5)  # time enough for a second mail to show up, if there were one
-    assert len(received(family.email)) == 1
-    assert mails[0]["Subject"] == f"Absence enregistrée pour Zoé le {recorded.data['date'].isoformat()}"
-    assert mails[0]["Message-ID"] == f"<{recorded.id}.{family.parent_id}@portail-parents.local>"
-    assert len(outbox_rows(database, family.parent_id)) == 1
+    eventually(lambda: received(family.email))
+    marker = events.absence(family.student_id, family.school_id)
+    publish([marker], amqp_url)
+    mails = mails_through(family, marker)
+    assert sorted(ids_of(mails)) == sorted([mail_id(recorded, family), mail_id(marker, family)])
+    mail = next(m for m in mails if m["Message-ID"] == f"<{recorded.id}.{family.parent_id}@portail-parents.local>")
+    assert mail["Subject"] == f"Absence enregistrée pour Zoé le {recorded.data['date'].isoformat()}"
+    assert [r.event_id for r in outbox_rows(database, family.parent_id)] == [recorded.id, marker.id]
 
 
 def test_mail_is_in_the_parents_language(notices, rpc, amqp_url):
     family = settle(rpc, amqp_url, events.family(first_name="Noah"), locale="en")
     statement = events.sis("StatementIssued", family.student_id, {
         "statement_id": f"edc-{uuid.uuid4().hex[:6]}", "account_id": "css-test.fam-1", "student_id": family.student_id,
-        "school_id": family.school_id, "kind": "school", "period": "2026-2027", "issued_on": date(2026, 9, 15),
-        "due_date": date(2026, 10, 15), "lines": [{"description": "Matériel", "amount_cents": 123456}],
+        "school_id": family.school_id, "kind": "school", "period": school_year_of(school_today()),
+        "issued_on": last_school_day(), "due_date": last_school_day() + timedelta(days=30), "lines": [{"description": "Matériel", "amount_cents": 123456}],
         "total_cents": 123456, "paid_cents": 0, "balance_cents": 123456, "payment_reference": "2093100412",
         "visible_from": None, "document_url": None})
     publish([statement], amqp_url)
@@ -178,7 +201,7 @@ def test_preferences_per_child_and_kind(notices, rpc, amqp_url, database):
     assert (kinds["absence"], kinds["detention"], kinds["message"]) == ("off", "digest", "instant")
     assert answer["quiet_hours"] is None
     publish([events.absence(family.student_id, family.school_id),
-             events.detention(family.student_id, date.today() + timedelta(days=1)),
+             events.detention(family.student_id, school_today() + timedelta(days=1)),
              events.message({"scope": "org", "org_id": family.org_id})], amqp_url)
     mails = eventually(lambda: received(family.email))
     rows = eventually(lambda: len(outbox_rows(database, family.parent_id)) == 2 and outbox_rows(database,
@@ -219,27 +242,46 @@ def test_quiet_hours_hold_mail_until_they_end(notices, rpc, amqp_url, database):
                              "student_id": family.student_id})], amqp_url)
     row = eventually(lambda: outbox_rows(database, family.parent_id))[0]
     assert row.sent_at is None and not row.digest and row.due_at > row.created_at
-    eventlet.sleep(0.5)
+    # Another parent, without quiet hours, gets a mail queued after it: once it has arrived, the
+    # sender has gone past the held mail and left it.
+    other = settle(rpc, amqp_url, events.family())
+    marker = events.message({"scope": "student", "org_id": other.org_id, "school_id": other.school_id,
+                             "student_id": other.student_id})
+    publish([marker], amqp_url)
+    mails_through(other, marker)
     assert received(family.email) == []
+    assert outbox_rows(database, family.parent_id)[0].sent_at is None
 
 
 def test_smtp_down_then_up_sends_once(start_service, rpc, amqp_url, database, unused_port, tmp_path):
     start_service(NoticesService, SMTP_PORT=unused_port, SMTP_TIMEOUT=2, **FAST_MAIL)
     family = settle(rpc, amqp_url, events.family())
-    publish([events.absence(family.student_id, family.school_id)], amqp_url)
+    recorded = events.absence(family.student_id, family.school_id)
+    publish([recorded], amqp_url)
     eventually(lambda: [r for r in outbox_rows(database, family.parent_id) if r.attempts >= 2])
     sink = subprocess.Popen([sys.executable, str(REPO / "scripts" / "smtp_sink.py"), "--port", str(unused_port),
                              "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         eventually(lambda: list(tmp_path.glob("*.eml")), timeout=30)
         eventually(lambda: outbox_rows(database, family.parent_id)[0].sent_at)
-        eventlet.sleep(1)
-        assert len(list(tmp_path.glob("*.eml"))) == 1
+        marker = events.absence(family.student_id, family.school_id)  # a mail queued after it
+        publish([marker], amqp_url)
+        sent = eventually(lambda: (lambda ids: ids if mail_id(marker, family) in ids else None)(sunk(tmp_path)))
+        assert sorted(sent) == sorted([mail_id(recorded, family), mail_id(marker, family)])
     finally:
         sink.terminate()
         sink.wait(timeout=10)
     row = outbox_rows(database, family.parent_id)[0]
     assert row.attempts >= 2 and row.last_error is None
+
+
+def sunk(directory) -> list[str]:
+    """The Message-IDs of the mails an SMTP sink of the test's own wrote."""
+    ids = []
+    for path in sorted(directory.glob("*.eml")):
+        with path.open("rb") as file:
+            ids.append(email.message_from_binary_file(file, policy=email.policy.default)["Message-ID"])
+    return ids
 
 
 def test_reenrolment_is_announced_to_the_principal_guardian_only(notices, rpc, amqp_url):
@@ -252,22 +294,26 @@ def test_reenrolment_is_announced_to_the_principal_guardian_only(notices, rpc, a
              events.sis("GuardianAssigned", principal.student_id, {
                 "student_id": principal.student_id, "guardian_id": f"{org}.r-2", "name": "Marc Roy",
                 "email": other.email, "principal": False, "access": True})], amqp_url)
-    eventlet.sleep(0.5)
+    # The same queue: notices takes the guardians in before the opening of the period.
     publish([events.sis("ReenrollmentOpened", org, {"org_id": org, "school_year": "2027-2028",
                                                    "opens_on": date(2027, 1, 18), "closes_on": date(2027, 2, 5)})],
             amqp_url)
     mail = eventually(lambda: received(principal.email))[0]
     assert mail["Subject"] == "La réinscription 2027-2028 est ouverte"
     assert "de Léa pour l'année scolaire 2027-2028" in text_of(mail) and "du 2027-01-18 au 2027-02-05" in text_of(mail)
-    eventlet.sleep(1)
-    assert received(other.email) == []
+    # A message about the child, queued after the opening, reaches the other guardian: the
+    # opening reached them or not before it.
+    marker = events.message({"scope": "student", "org_id": org, "school_id": principal.school_id,
+                             "student_id": principal.student_id})
+    publish([marker], amqp_url)
+    assert ids_of(mails_through(other, marker)) == [mail_id(marker, other)]
 
 
 def test_a_standard_icalendar_parser_reads_the_feed_and_a_reset_token_closes_the_old_url(notices, rpc, amqp_url):
     family = settle(rpc, amqp_url, events.family(first_name="Léa"))
-    soon = date.today() + timedelta(days=5)
+    soon = next_school_day()
     cancelled = events.absence(family.student_id, family.school_id, soon)
-    publish([events.school_calendar(family.school_id, soon + timedelta(days=1)),
+    publish([events.school_calendar(family.school_id, next_school_day(soon)),
              events.absence(family.student_id, family.school_id, soon),
              cancelled,
              events.detention(family.student_id, soon),
@@ -313,9 +359,10 @@ def test_a_closed_account_is_forgotten(notices, rpc, amqp_url, database):
     publish([Envelope.new("ParentAccountClosed", "identity", family.parent_id, {"parent_id": family.parent_id},
                           correlation_id="close")], amqp_url)
     eventually(lambda: rpc.notices.export(family.parent_id)["account"] is None)
-    # A late verification (another queue, another order) does not bring the account back.
+    # A late verification (another queue, another order) does not bring the account back: once
+    # another family published after it on the same queues is known, notices has taken it in.
     publish(family.events()[1:], amqp_url)
-    eventlet.sleep(1)
+    settle(rpc, amqp_url, events.family())
     exported = rpc.notices.export(family.parent_id)
     assert exported["account"] is None and exported["children"] == [] and exported["mails"] == []
     assert exported["access_log"] == [] and exported["calendar_feed"] == {"active": False}
@@ -336,8 +383,11 @@ def test_rebuilding_the_read_models_mails_nobody(notices, rpc, amqp_url, databas
     result = rebuild_projections("notices", database_url("notices"))
     assert result["events"] > 0
     assert rpc.notices.inbox(family.parent_id)["messages"]
-    eventlet.sleep(1)
-    assert len(received(family.email)) == 1 and len(outbox_rows(database, family.parent_id)) == 1
+    marker = events.message({"scope": "org", "org_id": family.org_id})
+    publish([marker], amqp_url)
+    mails = mails_through(family, marker)
+    assert len(mails) == 2 and mail_id(marker, family) in ids_of(mails)
+    assert len(outbox_rows(database, family.parent_id)) == 2
 
 
 def test_the_daily_digest_gathers_the_days_news_in_one_mail(notices, rpc, amqp_url, database):
@@ -345,7 +395,7 @@ def test_the_daily_digest_gathers_the_days_news_in_one_mail(notices, rpc, amqp_u
     rpc.notices.set_preferences(family.parent_id, {"children": [
         {"student_id": family.student_id, "kinds": {"absence": "digest", "detention": "digest"}}]})
     recorded, detention = (events.absence(family.student_id, family.school_id),
-                           events.detention(family.student_id, date.today() + timedelta(days=2)))
+                           events.detention(family.student_id, school_today() + timedelta(days=2)))
     publish([recorded, detention], amqp_url)
     eventually(lambda: len(outbox_rows(database, family.parent_id)) == 2)
     assert received(family.email) == []
@@ -357,20 +407,26 @@ def test_the_daily_digest_gathers_the_days_news_in_one_mail(notices, rpc, amqp_u
     body = text_of(mail)
     assert f"Absence enregistrée pour Léa le {recorded.data['date'].isoformat()}" in body
     assert f"Retenue pour Léa le {detention.data['date'].isoformat()}" in body
-    eventlet.sleep(1)
-    assert len(received(family.email)) == 1
+    marker = events.message({"scope": "org", "org_id": family.org_id})  # instant, queued after the digest
+    publish([marker], amqp_url)
+    mails = mails_through(family, marker)
+    assert sorted(ids_of(mails)) == sorted([mail["Message-ID"], mail_id(marker, family)])
     assert all(r.sent_at for r in outbox_rows(database, family.parent_id))
 
 
 def test_an_unlinked_parent_hears_no_more_about_the_child(notices, rpc, amqp_url, database):
     family = settle(rpc, amqp_url, events.family())
+    other = settle(rpc, amqp_url, events.family(family.org_id))  # still linked, in the same board
     publish([Envelope.new("ChildUnlinked", "linking", family.parent_id, {
         "parent_id": family.parent_id, "student_id": family.student_id, "reason": "access_denied"},
         correlation_id="unlink")], amqp_url)
     eventually(lambda: not linked(rpc, family))
-    publish([events.absence(family.student_id, family.school_id),
-             events.message({"scope": "org", "org_id": family.org_id})], amqp_url)
-    eventlet.sleep(1.5)
+    message = events.message({"scope": "org", "org_id": family.org_id})
+    publish([events.absence(family.student_id, family.school_id), message], amqp_url)
+    # The board's message reaches the other parent, in their inbox and by mail: both events were
+    # taken in, and the sender went past anything they queued.
+    mails_through(other, message)
+    assert rpc.notices.inbox(other.parent_id)["messages"]
     assert rpc.notices.inbox(family.parent_id) == {"messages": [], "unread": 0}
     assert outbox_rows(database, family.parent_id) == [] and received(family.email) == []
 
@@ -402,14 +458,23 @@ def test_mail_follows_a_changed_school_email(notices, rpc, amqp_url, database):
 
 
 def test_two_replicas_share_the_outbox_and_send_each_mail_once(start_service, rpc, amqp_url):
-    for _ in range(2):
-        start_service(NoticesService, **FAST_MAIL)
+    replicas = [start_service(NoticesService, **FAST_MAIL) for _ in range(2)]
     org = events.new_org()
     families = [settle(rpc, amqp_url, events.family(org)) for _ in range(20)]
-    publish([events.message({"scope": "org", "org_id": org}) for _ in range(5)], amqp_url)
+    sent = [events.message({"scope": "org", "org_id": org}) for _ in range(5)]
+    publish(sent, amqp_url)
     eventually(lambda: all(len(received(f.email)) >= 5 for f in families), timeout=30)
-    eventlet.sleep(1)
-    assert [len(received(f.email)) for f in families] == [5] * 20
+    # A sixth message, queued once the five have arrived, reaches every parent: a round of a
+    # sender that went past the five; then both replicas stop, which waits for the mail each one
+    # is sending: nothing is left on its way.
+    marker = events.message({"scope": "org", "org_id": org})
+    publish([marker], amqp_url)
+    for family in families:
+        mails_through(family, marker)
+    for replica in replicas:
+        replica.stop()
+    for family in families:
+        assert sorted(ids_of(received(family.email))) == sorted(mail_id(e, family) for e in [*sent, marker])
 
 
 def test_an_event_that_breaks_its_contract_is_dead_lettered_with_the_reason(notices, rpc, amqp_url):
