@@ -91,7 +91,11 @@ def check_document(content_type: str, content: bytes) -> None:
     if not content:
         raise DomainError("document_empty", field="document.content_base64")
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise DomainError("document_too_large", field="document.content_base64",
-                          params={"max_mb": MAX_DOCUMENT_BYTES // (1024 * 1024)})
+        raise document_too_large()
     if not content.startswith(signature):
         raise DomainError("document_type_mismatch", field="document.content_base64")
+
+
+def document_too_large() -> DomainError:
+    return DomainError("document_too_large", field="document.content_base64",
+                       params={"max_mb": MAX_DOCUMENT_BYTES // (1024 * 1024)})

@@ -46,7 +46,7 @@ class Base64(fields.Field):
         if not isinstance(value, str):
             raise ValidationError("invalid_base64")
         if len(value) > (agendas.MAX_DOCUMENT_BYTES // 3 + 1) * 4:
-            raise ValidationError("document_too_large")
+            raise agendas.document_too_large()  # with the limit its message shows
         try:
             return base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError):

@@ -67,15 +67,20 @@ COMPUTED = {
 
 
 def _error_classes() -> dict:
-    """Each error class whose code a parent may read, by name: its code's position and default."""
+    """Each error class whose code a parent may read, by name: its parameters, the code's default."""
     classes, todo = {}, [DomainError, ApiError]
     while todo:
         cls = todo.pop()
-        parameters = list(inspect.signature(cls).parameters.values())
-        code = next(p for p in parameters if p.name == "code")
-        classes[cls.__name__] = (parameters.index(code), code.default)
+        parameters = inspect.signature(cls).parameters
+        classes[cls.__name__] = (list(parameters), parameters["code"].default)
         todo += cls.__subclasses__()
     return classes
+
+
+def _argument(call: ast.Call, parameters: list, name: str):
+    given = {k.arg: k.value for k in call.keywords}
+    index = parameters.index(name)
+    return given.get(name, call.args[index] if len(call.args) > index else None)
 
 
 def _codes(node) -> set[str] | None:
@@ -85,6 +90,15 @@ def _codes(node) -> set[str] | None:
     if isinstance(node, ast.IfExp):
         both = _codes(node.body), _codes(node.orelse)
         return None if None in both else both[0] | both[1]
+    return None
+
+
+def _values(node) -> set[str] | None:
+    """The names of the values given with a code (``params``), or None when they are computed."""
+    if node is None:
+        return set()
+    if isinstance(node, ast.Dict) and all(isinstance(k, ast.Constant) for k in node.keys):
+        return {k.value for k in node.keys}
     return None
 
 
@@ -109,7 +123,8 @@ def _refusal_code(node) -> str | None:
 
 
 def _scan() -> tuple[dict, dict]:
-    """(code -> where it is raised, file -> lines where a code is computed)."""
+    """(code -> [(where it is made, the names of the values given with it, None if unknown)],
+    file -> lines where a code is computed)."""
     classes = _error_classes()
     found, computed = {}, {}
     for directory in SCANNED:
@@ -119,12 +134,12 @@ def _scan() -> tuple[dict, dict]:
                 if not isinstance(node, ast.Call):
                     continue
                 called = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-                where = f"{name}:{node.lineno}"
                 codes: set[str] | None = set()
+                values: set[str] | None = set()  # a marshmallow refusal carries none
                 if called in classes:
-                    position, default = classes[called]
-                    given = {k.arg: k.value for k in node.keywords}.get("code")
-                    given = node.args[position] if given is None and len(node.args) > position else given
+                    parameters, default = classes[called]
+                    given = _argument(node, parameters, "code")
+                    values = _values(_argument(node, parameters, "params"))
                     if given is None:
                         codes = {default}
                     elif isinstance(given, ast.Attribute) and given.attr == "code":
@@ -141,11 +156,11 @@ def _scan() -> tuple[dict, dict]:
                 if codes is None:
                     computed.setdefault(name, []).append(node.lineno)
                 for code in codes or ():
-                    found.setdefault(code, []).append(where)
+                    found.setdefault(code, []).append((f"{name}:{node.lineno}", values))
     return found, computed
 
 
-def test_every_code_the_code_can_answer_with_has_its_messages():
+def test_every_code_the_code_can_answer_with_has_its_messages_and_their_values():
     found, computed = _scan()
     assert {"date_in_past", "child_not_found", "token_missing", "invalid_page", "not_found"} <= set(found)
     assert set(computed) == set(COMPUTED), f"list where these codes are computed: {computed}"
@@ -154,7 +169,12 @@ def test_every_code_the_code_can_answer_with_has_its_messages():
                    if isinstance(n, ast.Constant)}
         assert codes <= written, (name, codes - written)
         for code in codes:
-            found.setdefault(code, []).append(name)
+            found.setdefault(code, []).append((name, None))
     for lang, messages in _catalogues().items():
-        missing = {code: where for code, where in found.items() if code not in messages}
+        missing = {code: [where for where, _ in made] for code, made in found.items() if code not in messages}
         assert not missing, f"codes without a message in {lang}.json: {missing}"
+        # A value the message shows but the code comes without would reach the parent as "{name}".
+        unfilled = [(where, code, shown - values) for code, made in found.items() for where, values in made
+                    if values is not None
+                    and (shown := {n for _, n, _, _ in string.Formatter().parse(messages[code]) if n}) - values]
+        assert not unfilled, f"codes made without the values of their message in {lang}.json: {unfilled}"
