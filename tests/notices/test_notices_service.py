@@ -183,8 +183,8 @@ def test_mail_is_in_the_parents_language(notices, rpc, amqp_url):
     family = settle(rpc, amqp_url, events.family(first_name="Noah"), locale="en")
     statement = events.sis("StatementIssued", family.student_id, {
         "statement_id": f"edc-{uuid.uuid4().hex[:6]}", "account_id": "css-test.fam-1", "student_id": family.student_id,
-        "school_id": family.school_id, "kind": "school", "period": school_year_of(school_today()),
-        "issued_on": last_school_day(), "due_date": last_school_day() + timedelta(days=30), "lines": [{"description": "Matériel", "amount_cents": 123456}],
+        "school_id": family.school_id, "kind": "school", "period": "2026-2027", "issued_on": date(2026, 9, 15),
+        "due_date": date(2026, 10, 15), "lines": [{"description": "Matériel", "amount_cents": 123456}],
         "total_cents": 123456, "paid_cents": 0, "balance_cents": 123456, "payment_reference": "2093100412",
         "visible_from": None, "document_url": None})
     publish([statement], amqp_url)
@@ -201,7 +201,7 @@ def test_preferences_per_child_and_kind(notices, rpc, amqp_url, database):
     assert (kinds["absence"], kinds["detention"], kinds["message"]) == ("off", "digest", "instant")
     assert answer["quiet_hours"] is None
     publish([events.absence(family.student_id, family.school_id),
-             events.detention(family.student_id, school_today() + timedelta(days=1)),
+             events.detention(family.student_id, date.today() + timedelta(days=1)),
              events.message({"scope": "org", "org_id": family.org_id})], amqp_url)
     mails = eventually(lambda: received(family.email))
     rows = eventually(lambda: len(outbox_rows(database, family.parent_id)) == 2 and outbox_rows(database,
@@ -311,9 +311,9 @@ def test_reenrolment_is_announced_to_the_principal_guardian_only(notices, rpc, a
 
 def test_a_standard_icalendar_parser_reads_the_feed_and_a_reset_token_closes_the_old_url(notices, rpc, amqp_url):
     family = settle(rpc, amqp_url, events.family(first_name="Léa"))
-    soon = next_school_day()
+    soon = date.today() + timedelta(days=5)
     cancelled = events.absence(family.student_id, family.school_id, soon)
-    publish([events.school_calendar(family.school_id, next_school_day(soon)),
+    publish([events.school_calendar(family.school_id, soon + timedelta(days=1)),
              events.absence(family.student_id, family.school_id, soon),
              cancelled,
              events.detention(family.student_id, soon),
@@ -395,7 +395,7 @@ def test_the_daily_digest_gathers_the_days_news_in_one_mail(notices, rpc, amqp_u
     rpc.notices.set_preferences(family.parent_id, {"children": [
         {"student_id": family.student_id, "kinds": {"absence": "digest", "detention": "digest"}}]})
     recorded, detention = (events.absence(family.student_id, family.school_id),
-                           events.detention(family.student_id, school_today() + timedelta(days=2)))
+                           events.detention(family.student_id, date.today() + timedelta(days=2)))
     publish([recorded, detention], amqp_url)
     eventually(lambda: len(outbox_rows(database, family.parent_id)) == 2)
     assert received(family.email) == []
