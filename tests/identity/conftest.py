@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from kombu import Connection, Exchange, Queue
 
+from tests.support import eventually
+
 STANDIN = "social-standin"
 
 
@@ -130,21 +132,24 @@ class Bus:
         self.queue(self.connection.default_channel).declare()
         self.seen: list[dict] = []
 
-    def events(self, wait: float = 0.5) -> list[dict]:
-        """Everything published so far (waiting ``wait`` seconds for stragglers)."""
-        deadline = time.monotonic() + wait
+    def events(self) -> list[dict]:
+        """Everything that has reached the queue so far, in the order identity published it."""
         queue = self.queue(self.connection.default_channel)
-        while True:
-            message = queue.get(no_ack=True)
-            if message is not None:
-                self.seen.append(message.payload)
-                continue
-            if time.monotonic() > deadline:
-                return list(self.seen)
-            time.sleep(0.05)
+        while (message := queue.get(no_ack=True)) is not None:
+            self.seen.append(message.payload)
+        return list(self.seen)
 
-    def of(self, event_type: str, parent_id: str, wait: float = 0.5) -> list[dict]:
-        return [e for e in self.events(wait) if e["type"] == event_type and e["subject"] == parent_id]
+    def of(self, event_type: str, parent_id: str) -> list[dict]:
+        return [e for e in self.events() if e["type"] == event_type and e["subject"] == parent_id]
+
+    def through(self, event_type: str, parent_id: str) -> list[dict]:
+        """Everything published up to the first ``event_type`` about ``parent_id``, once it has
+        arrived. Identity's relay publishes its events in the order it stored them: a test that
+        must show an event was *not* published does something that publishes a later one (the
+        marker) and looks at what came before it, instead of waiting for a while."""
+        eventually(lambda: self.of(event_type, parent_id))
+        marker = next(n for n, e in enumerate(self.seen) if e["type"] == event_type and e["subject"] == parent_id)
+        return self.seen[:marker + 1]
 
 
 @pytest.fixture
