@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import eventlet
+from eventlet import tpool
 from eventlet.queue import Empty
 from nameko.exceptions import RemoteError
 from werkzeug.exceptions import HTTPException
@@ -26,7 +27,7 @@ from servicekit import logs
 from servicekit.errors import DomainError, NotFound
 from servicekit.tokens import InvalidToken
 
-from . import openapi
+from . import documents, openapi
 from .messages import Catalogue
 from .links import LinkCache
 from .live import Child, LiveHub
@@ -169,6 +170,11 @@ class Gateway:
     # -- one route, one service call -----------------------------------------------------------
 
     def _route(self, request: Request, route: Route, values: dict, correlation_id: str) -> Response:
+        if route.document is not None:
+            return self._document(request, route, values, correlation_id)
+        return _json(self._answer(request, route, values, correlation_id), route.status)
+
+    def _answer(self, request: Request, route: Route, values: dict, correlation_id: str):
         args: list = []
         options = {name: request.args[name] for name in route.query if name in request.args}
         if not route.public:
@@ -194,8 +200,29 @@ class Gateway:
         def call():
             return self.rpc.call(route.service, route.rpc, *args, options=options, correlation_id=correlation_id)
 
-        result = self._call_guarded(_once_caught_up(call) if route.child else call)
-        return _json(result, route.status)
+        return self._call_guarded(_once_caught_up(call) if route.child else call)
+
+    def _document(self, request: Request, route: Route, values: dict, correlation_id: str) -> Response:
+        """A PDF the portal makes from the service's answer (decision 7). Another parent's child, a
+        child no longer linked, a document not yet visible or none at all: the same 404, byte for
+        byte, so that nothing is learnt from it."""
+        try:
+            answer = self._answer(request, route, values, correlation_id)
+            parent_id, _ = self._parent(request)
+            family = self._call_guarded(lambda: self.links.children(parent_id, correlation_id))
+            child = next((c for c in family if c["student_id"] == values["student_id"]), None)
+            if child is None:  # unlinked since the check
+                raise ApiError(404, "child_not_found")
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            raise ApiError(404, "document_not_found") from None
+        render = getattr(documents, route.document)
+        # In a thread of its own: a page of PDF takes a tenth of a second of CPU, which would
+        # otherwise stop every other request and live stream of this process meanwhile.
+        name, pdf = tpool.execute(render, answer, child, _language(request), self.catalogue)
+        return Response(pdf, content_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def _call_guarded(self, call):
         """A service's answer; its domain errors and its absence as API errors."""

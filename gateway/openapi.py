@@ -96,7 +96,7 @@ def _operation(route) -> dict:
         "summary": route.summary,
         "tags": [route.tag],
         "parameters": _parameters(route),
-        "responses": {str(route.status): {"description": "OK", "content": {"application/json": {"schema": {}}}},
+        "responses": {str(route.status): {"description": "OK", "content": _content(route)},
                       **_errors(sorted(set(codes)))},
     }
     if route.body or route.fields:
@@ -107,6 +107,12 @@ def _operation(route) -> dict:
     if route.public:
         operation["security"] = []
     return operation
+
+
+def _content(route) -> dict:
+    if route.document:
+        return {"application/pdf": {}}  # binary: OpenAPI 3.1 omits the schema
+    return {"application/json": {"schema": {}}}
 
 
 def _extra(summary: str, tag: str, schema: dict, child: bool = False, media: str = "application/json") -> dict:

@@ -33,6 +33,7 @@ class Route:
     client_address: bool = False  # the caller's address as ``client_address`` (rate limits)
     public: bool = False  # no parent token (account creation and password reset)
     status: int = 200
+    document: str | None = None  # answered as the PDF that ``documents.<document>`` makes of the answer
 
 
 def child(method, path, service, rpc, summary, tag, **kw) -> Route:
@@ -100,11 +101,16 @@ ROUTES = (
           query=("school_year",)),
     child("GET", "/bulletins/<bulletin_id>", "grades", "bulletin", "One report card", "results",
           params=("bulletin_id",)),
+    child("GET", "/bulletins/<bulletin_id>/pdf", "grades", "bulletin", "One report card as a PDF the portal makes",
+          "results", params=("bulletin_id",), document="bulletin"),
     child("GET", "/homework", "grades", "homework", "Homework and lessons with due dates", "homework"),
     # Finances (billing).
     child("GET", "/statements", "billing", "statements", "Statements of account and balance", "finances"),
     child("GET", "/tax-receipts", "billing", "tax_receipts", "Tax receipts for daycare", "finances",
           query=("year",)),
+    child("GET", "/tax-receipts/<receipt_id>/pdf", "billing", "tax_receipt",
+          "One tax receipt (RL-24 or federal) as a PDF the portal makes", "finances", params=("receipt_id",),
+          document="tax_receipt"),
     Route("GET", "/family/balance", "billing", "family_balance", "The balance of every child's accounts",
           "finances"),
     # Messages, resources, notifications (notices).

@@ -11,7 +11,8 @@ die() { echo "setup: ERROR: $*" >&2; exit 1; }
 mkdir -p "$PORTAL_CACHE_DIR" "$PORTAL_STATE_DIR/logs"
 
 # --- Debian packages -------------------------------------------------------------------------
-packages=(rabbitmq-server postgresql-15 chromium prometheus maven python3-venv curl unzip)
+# fonts-dejavu-core: the font embedded in the PDFs the gateway makes (gateway/documents.py).
+packages=(rabbitmq-server postgresql-15 chromium prometheus maven python3-venv curl unzip fonts-dejavu-core)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \

@@ -173,7 +173,7 @@ def _payment(data) -> domain.Payment:
 
 
 # Neither here nor in _shown the school system's document address: the portal makes its own PDF
-# behind its own link checks (decision 5).
+# behind its own link checks (decision 7).
 def _receipt(row) -> dict:
     return {"receipt_id": row.receipt_id, "student_id": row.student_id, "account_id": row.account_id,
             "year": row.year, "form": row.form, "recipient_name": row.recipient_name,

@@ -190,7 +190,7 @@ class GradesService:
 
 def _bulletin(row, rules: domain.DisplayRules) -> dict:
     # Not the school system's document address: the portal makes the PDF from this content behind
-    # its own link and visible-from checks (decision 5).
+    # its own link and visible-from checks (decision 7).
     return {
         "bulletin_id": row.bulletin_id, "school_year": row.school_year, "kind": row.kind, "term": row.term,
         "published_at": row.updated_at.isoformat(), "subjects": domain.shown_subjects(row.subjects, rules),
