@@ -4,7 +4,8 @@ their children linked through the portal's own flows (emailed code read from the
     python scripts/demo.py STATE_DIR
 
 Run by scripts/run.sh once the services run. Idempotent: the school's events are published once
-per version (they depend on today's date), accounts once (their passwords are kept in
+per version (they depend on today's date; an event told again on a later day keeps its id, so
+the services take it once), accounts once (their passwords are kept in
 STATE_DIR/demo-accounts.env, mode 600), and linking again is harmless.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ def demo_school():
     spec = importlib.util.spec_from_file_location("demo_school", ROOT / "scripts" / "demo_school.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    demo = module.Demo(seed=2026, as_of=module.default_as_of())
+    demo = module.Demo(seed=2026)  # on the school's today
     return demo, demo.build()
 
 

@@ -1,26 +1,37 @@
 """Demo data: a fictional school service centre and a private school, as their school systems
 would publish them, so that a local portal has living children to show.
 
-    python scripts/demo_school.py [--out FILE] [--as-of YYYY-MM-DD] [--seed N]
+    python scripts/demo_school.py [--out FILE] [--today YYYY-MM-DD] [--seed N]
     python scripts/demo_school.py | python -m contracts.publish -
 
 Writes JSON lines of `sis` events (full envelopes, each validated with `contracts.parse`):
-2 boards, 5 schools (primary and secondary), the 2026-2027 calendar with Québec's holidays,
-about 200 students with valid student numbers and permanent codes, their guardians, a few PINs,
-courses and teachers, transport, the absences of the last weeks, bulletins, statements of
-account, messages and resources. The same seed and --as-of give the same file, byte for byte.
+2 boards, 5 schools (primary and secondary), the calendars of last, this and next school year
+with Québec's holidays, about 200 students with valid student numbers and permanent codes, their
+guardians, a few PINs, courses and teachers, transport, recent absences, bulletins of this year
+and last, homework, statements of account and payments, messages and resources.
 
-The demo parent, parent.demo@example.org, is the guardian of two children in two boards; what
-that parent types to link each child is printed at the end (on stderr when events go to stdout).
+The story is told around `today` (by default the school's today, `servicekit.schooltime`): each
+fact has its date, and what has not happened by today is not published. In the summer the story
+is the school year that just ended. The same seed and day give the same file, byte for byte; the
+schools, families and children are the same whatever the day (only their birth dates follow the
+school year, so that each child stays in its grade), and an event's id comes from its content, so
+that publishing again on a later day repeats no event.
+
+Two demo families have the whole story. parent.demo@example.org is the guardian of a primary
+child at the CSS and of a secondary 5 student at the private school; parent.nip@example.org links
+a primary child with a PIN. What each parent types to link each child is printed at the end (on
+stderr when events go to stdout).
 """
 import argparse
 import collections
 import datetime as dt
 import itertools
+import json
 import random
 import sys
 import unicodedata
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 # Run as a plain script from anywhere: the contracts package lives at the repository's top.
@@ -28,36 +39,33 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import contracts  # noqa: E402
 from contracts.envelope import subject_of  # noqa: E402
+from servicekit.schooltime import school_today  # noqa: E402
+from services.grades.domain import school_year_of  # noqa: E402
 
-YEAR = "2026-2027"
-FIRST_DAY, LAST_DAY = dt.date(2026, 8, 27), dt.date(2027, 6, 22)
 DEMO_EMAIL = "parent.demo@example.org"
 PIN_DEMO_EMAIL = "parent.nip@example.org"
-HOLIDAYS = [  # Québec statutory holidays, breaks and pedagogical days of a typical CSS calendar
-    ("2026-09-07", "Fête du Travail"), ("2026-09-25", "Journée pédagogique"),
-    ("2026-10-12", "Action de grâce"), ("2026-10-23", "Journée pédagogique"),
-    ("2026-11-13", "Journée pédagogique"), ("2026-11-27", "Journée pédagogique"),
-    *[(f"2026-12-{d}", "Vacances des Fêtes") for d in (23, 24, 25, 28, 29, 30, 31)],
-    *[(f"2027-01-0{d}", "Vacances des Fêtes") for d in (1, 4, 5)],
-    ("2027-01-29", "Journée pédagogique"), ("2027-02-19", "Journée pédagogique"),
-    *[(f"2027-03-0{d}", "Semaine de relâche") for d in range(1, 6)],
-    ("2027-03-26", "Vendredi saint"), ("2027-03-29", "Lundi de Pâques"),
-    ("2027-04-23", "Journée pédagogique"), ("2027-05-24", "Journée nationale des patriotes"),
-]
+EVENT_IDS = uuid.UUID("5f1e0c2a-9d4b-4c8e-b7a1-3e6d2f8c9a40")  # the namespace of the demo's event ids
+PEDAGOGICAL_DAY = "Journée pédagogique"
 REASONS = [("MAL", "Maladie", "Illness"), ("RDV", "Rendez-vous médical", "Medical appointment"),
            ("FAM", "Raison familiale", "Family reason"), ("DEU", "Deuil", "Bereavement"),
            ("SPO", "Activité sportive", "Sports event"), ("AUT", "Autre", "Other")]
 BOARDS = [
     {"id": "css-trois-lacs", "name": "Centre de services scolaire des Trois-Lacs",
      "kind": "public", "domain": "trois-lacs.example.org", "city": "Lac-Vert",
+     "reenrolment": (-9, 12),  # days from today: open on the demo's day, like every period here
      "schools": [("ecole-du-ruisseau", "École du Ruisseau", "primary", 60),
                  ("ecole-des-hirondelles", "École des Hirondelles", "primary", 50),
                  ("polyvalente-du-plateau", "Polyvalente du Plateau", "secondary", 60)]},
     {"id": "college-boisjoli", "name": "Collège Boisjoli", "kind": "private",
-     "domain": "boisjoli.example.org", "city": "Sainte-Adèle-des-Monts",
+     "domain": "boisjoli.example.org", "city": "Sainte-Adèle-des-Monts", "reenrolment": (-2, 26),
      "schools": [("primaire", "Collège Boisjoli — primaire", "primary", 12),
                  ("secondaire", "Collège Boisjoli — secondaire", "secondary", 24)]},
 ]
+# What each school shows in the results tile differs, as in the guides; the demo families' schools
+# show both.
+AVERAGES_HIDDEN = {"college-boisjoli.primaire"}
+ASSIGNMENTS_HIDDEN = {"css-trois-lacs.ecole-des-hirondelles"}
+GRADES = ["M4", "M5", "P1", "P2", "P3", "P4", "P5", "P6", "S1", "S2", "S3", "S4", "S5"]
 LAST_NAMES = ["Tremblay", "Gagnon", "Roy", "Côté", "Bouchard", "Gauthier", "Morin", "Lavoie",
               "Fortin", "Gagné", "Ouellet", "Pelletier", "Bélanger", "Lévesque", "Bergeron",
               "Leblanc", "Paquette", "Girard", "Simard", "Boucher", "Caron", "Beaulieu",
@@ -80,6 +88,30 @@ TEACHERS = ["Lisanne Tannahill", "Robert Parant", "Djaffer Thornton", "Chantal D
             "Stéphane Bisson", "Amélie Cyr", "Olivier Dufour", "Catherine Naud"]
 
 
+COMPETENCIES = {"FRA": ("Lire", "Écrire", "Communiquer oralement"),
+                "MAT": ("Résoudre une situation-problème", "Utiliser un raisonnement mathématique"),
+                "ANG": ("Communiquer oralement en anglais", "Comprendre des textes lus et entendus")}
+COMMENTS = [None, "Bon travail.", "Doit réviser ses notions.", "Participe bien en classe.",
+            "Belle progression depuis le début de l'année."]
+# The two-step report card: a first communication by mid-November, a bulletin in January and
+# one in early July (years after the school year's start, month, day). A school publishes a
+# bulletin about a week before it is visible.
+BULLETINS = (("first_communication", None, 0, 11, 15), ("term", 1, 1, 1, 22), ("term", 2, 1, 7, 6))
+PUBLISHED_AHEAD = dt.timedelta(days=7)
+MINISTRY_EXAMS = {  # visible about ten days after the June exams
+    "S4": [("063414", "Mathématique, séquence Culture, société et technique"),
+           ("085404", "Histoire du Québec et du Canada")],
+    "S5": [("132520", "Français, langue d'enseignement — écriture"),
+           ("134504", "Anglais, langue seconde")]}
+ASSIGNMENTS = ["Situation d'apprentissage et d'évaluation", "Contrôle", "Projet", "Dictée",
+               "Mini-test", "Exposé oral"]
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre"]
+WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
+MONDAY, THURSDAY, FRIDAY = 0, 3, 4
+DAY = dt.timedelta(days=1)
+
+
 def ascii_letters(text):
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return "".join(ch for ch in plain if ch.isalpha()).upper()
@@ -98,23 +130,102 @@ def permanent_code(last_name, first_name, birth_date, girl, ministry_digits):
     return code if ministry_digits is None else f"{code}{ministry_digits:02d}"
 
 
-def school_days(first, last, days_off):
-    day = first
-    while day <= last:
-        if day.weekday() < 5 and day not in days_off:
-            yield day
-        day += dt.timedelta(days=1)
+
+def french_date(day):
+    return f"{WEEKDAYS[day.weekday()]} {'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]}"
+
+
+def on_or_before(day, weekday):
+    return day - dt.timedelta(days=(day.weekday() - weekday) % 7)
+
+
+def nth_weekday(year, month, weekday, n):
+    """The n-th given weekday of a month; n = -1: the last."""
+    if n < 0:
+        return on_or_before(dt.date(year + month // 12, month % 12 + 1, 1) - DAY, weekday)
+    first = dt.date(year, month, 1)
+    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+
+
+def easter(year):
+    """Easter Sunday (the anonymous Gregorian algorithm)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    g = (8 * b + 13) // 25
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 (the algorithm's own names)
+    m = (a + 11 * h + 22 * l) // 451
+    month, day = divmod(h + l - 7 * m + 114, 31)
+    return dt.date(year, month, day + 1)
+
+
+@dataclass(frozen=True)
+class Calendar:
+    start: int  # the year the school year begins
+    first_day: dt.date
+    last_day: dt.date
+    days_off: dict  # date -> label
+
+    @property
+    def school_year(self):
+        return f"{self.start}-{self.start + 1}"
+
+    def school_days(self):
+        day = self.first_day
+        while day <= self.last_day:
+            if day.weekday() < 5 and day not in self.days_off:
+                yield day
+            day += DAY
+
+
+def school_calendar(start):
+    """A typical CSS calendar of the school year beginning in `start`: from the last Thursday of
+    August to June 22 (or the Friday before), less Québec's statutory holidays, the breaks and the
+    pedagogical days (a day that is two of them keeps its first label)."""
+    end = start + 1
+    off = {}
+    for day, label in [(nth_weekday(start, 9, MONDAY, 1), "Fête du Travail"),
+                       (nth_weekday(start, 10, MONDAY, 2), "Action de grâce"),
+                       (easter(end) - 2 * DAY, "Vendredi saint"),
+                       (easter(end) + DAY, "Lundi de Pâques"),
+                       (on_or_before(dt.date(end, 5, 24), MONDAY), "Journée nationale des patriotes"),
+                       *[(dt.date(start, 12, 23) + n * DAY, "Vacances des Fêtes") for n in range(14)],
+                       *[(nth_weekday(end, 3, MONDAY, 1) + n * DAY, "Semaine de relâche")
+                         for n in range(5)],
+                       *[(nth_weekday(year, month, FRIDAY, n), PEDAGOGICAL_DAY)
+                         for year, month, n in ((start, 9, 4), (start, 10, 4), (start, 11, 2),
+                                                (start, 11, 4), (end, 1, -1), (end, 2, 3),
+                                                (end, 4, 4))]]:
+        if day.weekday() < 5:
+            off.setdefault(day, label)
+    last_day = dt.date(end, 6, 22)
+    return Calendar(start, on_or_before(dt.date(start, 8, 31), THURSDAY),
+                    last_day if last_day.weekday() < 5 else on_or_before(last_day, FRIDAY),
+                    dict(sorted(off.items())))
 
 
 class Demo:
-    """Builds the events in a deterministic order from one seeded random generator."""
+    """Builds the events in a deterministic order. The population (schools, families, children)
+    comes from one generator seeded with `seed` alone and each child's story from a generator of
+    its own, so that the day changes the story, never who is in it."""
 
-    def __init__(self, seed, as_of):
+    def __init__(self, seed, today=None):
+        self.seed = seed
+        self.today = today or school_today()
         self.rng = random.Random(seed)
-        self.as_of = as_of
+        start = int(school_year_of(self.today)[:4])
+        if self.today < school_calendar(start).first_day:
+            start -= 1  # the summer: the story is the school year that just ended
+        self.last_year, self.year, self.next_year = (school_calendar(start + n) for n in (-1, 0, 1))
+        self.past_days = [day for calendar in (self.last_year, self.year)
+                          for day in calendar.school_days() if day < self.today]
+        # What is due soon falls on the next school day of the story's year (none in the summer).
+        self.next_day = next((day for day in self.year.school_days() if day > self.today), None)
+        # What recurs falls on one day a week, so that the demo told again the next day adds none.
+        self.last_monday = max((day for day in self.past_days[-15:] if day.weekday() == MONDAY),
+                               default=self.past_days[-1])
         self.lines = []
-        self.days_off = {dt.date.fromisoformat(day) for day, _ in HOLIDAYS}
-        self.past_days = [d for d in school_days(FIRST_DAY, as_of, self.days_off) if d < as_of]
         self.linking_help = []
         self.counter = 0
         self.serials = collections.defaultdict(lambda: itertools.count(1))
@@ -124,19 +235,25 @@ class Demo:
         """A unique id: random ids would collide across a few hundred records."""
         return f"{prefix}-{next(self.serials[prefix]):0{width}d}"
 
-    def uuid(self):
-        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+    def rng_of(self, *keys):
+        """A generator of one fact's own, so that the fact reads the same on any day it is told."""
+        return random.Random(":".join(map(str, (self.seed, *keys))))
 
     def emit(self, type, data):
         spec = contracts.EVENTS[type]
         self.counter += 1
-        when = dt.datetime.combine(self.as_of, dt.time(5), dt.timezone.utc)
+        when = dt.datetime.combine(self.today, dt.time(5), dt.timezone.utc)
+        content = json.dumps([type, data], sort_keys=True, default=str, ensure_ascii=False)
         event = contracts.parse({
-            "id": self.uuid(), "type": type, "version": spec.latest_version, "source": "sis",
-            "subject": subject_of(spec, data), "time": when + dt.timedelta(milliseconds=self.counter),
-            "correlation_id": f"demo-{self.as_of.isoformat()}", "data": data,
+            "id": str(uuid.uuid5(EVENT_IDS, content)), "type": type,
+            "version": spec.latest_version, "source": "sis", "subject": subject_of(spec, data),
+            "time": when + dt.timedelta(milliseconds=self.counter),
+            "correlation_id": f"demo-{self.today.isoformat()}", "data": data,
         })
         self.lines.append(event.to_json())
+
+    def at(self, day, hour=13, minute=30):
+        return dt.datetime.combine(day, dt.time(hour, minute), dt.timezone.utc)
 
     # --- schools -----------------------------------------------------------------------------
     def schools(self):
@@ -145,7 +262,7 @@ class Demo:
             for n, (key, name, level, _) in enumerate(board["schools"]):
                 school_id = f"{board['id']}.{key}"
                 tiles = ["messages", "absences", "results", "finances", "record", "resources",
-                         "contact"] + (["agenda", "homework"] if level == "secondary" else [])
+                         "contact", "homework"] + (["agenda"] if level == "secondary" else [])
                 self.emit("SchoolRegistered", {"org": org, "school": {
                     "id": school_id, "name": name, "level": level,
                     "address": {"street": f"{100 + 25 * n}, rue des {['Érables', 'Pins', 'Cèdres'][n % 3]}",
@@ -158,19 +275,23 @@ class Demo:
                                   f"{self.rng.choice(LAST_NAMES)}", "phone": f"819 555-02{10 + n:02d}",
                                   "email": f"secretariat.{key}@{board['domain']}"}],
                     "tiles": tiles}})
-                self.emit("SchoolCalendarPublished", {
-                    "school_id": school_id, "school_year": YEAR, "first_day": FIRST_DAY,
-                    "last_day": LAST_DAY,
-                    "days_off": [{"date": day, "label": label} for day, label in HOLIDAYS],
-                    "day_start": "08:00" if level == "secondary" else "08:10",
-                    "day_end": "15:30" if level == "secondary" else "15:05",
-                    "absence_reasons": [{"code": c, "label_fr": fr, "label_en": en}
-                                        for c, fr, en in REASONS]})
+                for calendar in (self.last_year, self.year, self.next_year):
+                    self.emit("SchoolCalendarPublished", {
+                        "school_id": school_id, "school_year": calendar.school_year,
+                        "first_day": calendar.first_day, "last_day": calendar.last_day,
+                        "days_off": [{"date": day, "label": label}
+                                     for day, label in calendar.days_off.items()],
+                        "day_start": "08:00" if level == "secondary" else "08:10",
+                        "day_end": "15:30" if level == "secondary" else "15:05",
+                        "absence_reasons": [{"code": c, "label_fr": fr, "label_en": en}
+                                            for c, fr, en in REASONS]})
                 self.emit("SchoolSettingsChanged", {
-                    "school_id": school_id, "show_group_averages": level == "secondary",
-                    "show_assignment_results": level == "secondary"})
-            self.emit("ReenrollmentOpened", {"org_id": board["id"], "school_year": "2027-2028",
-                                             "opens_on": "2027-01-18", "closes_on": "2027-02-05"})
+                    "school_id": school_id, "show_group_averages": school_id not in AVERAGES_HIDDEN,
+                    "show_assignment_results": school_id not in ASSIGNMENTS_HIDDEN})
+            opens, closes = board["reenrolment"]
+            self.emit("ReenrollmentOpened", {
+                "org_id": board["id"], "school_year": self.next_year.school_year,
+                "opens_on": self.today + opens * DAY, "closes_on": self.today + closes * DAY})
 
     # --- students and families ---------------------------------------------------------------
     def child(self, board, school, grade, last_name=None, first_name=None, girl=None,
@@ -178,9 +299,8 @@ class Demo:
         girl = self.rng.random() < 0.5 if girl is None else girl
         first_name = first_name or self.rng.choice(GIRLS if girl else BOYS)
         last_name = last_name or self.rng.choice(LAST_NAMES)
-        if birth_date is None:
-            offset = {"M": -1, "P": 0, "S": 6}[grade[0]] + int(grade[1]) - 1
-            born_from = dt.date(2019 - offset, 10, 1)
+        if birth_date is None:  # 6 years old by September 30 in the first year of primary
+            born_from = dt.date(self.year.start - 7 - (GRADES.index(grade) - GRADES.index("P1")), 10, 1)
             birth_date = born_from + dt.timedelta(days=self.rng.randrange(365))
         number = f"{self.rng.randrange(1_000_000, 10_000_000)}"
         while number in self.student_numbers:
@@ -200,21 +320,19 @@ class Demo:
         email = email or f"{slug(first_name)}.{slug(last_name)}.{guardian_id[-5:]}@example.org"
         return {"guardian_id": guardian_id, "name": f"{first_name} {last_name}", "email": email}
 
-    def enrol(self, student, school, guardians):
+    def enrol(self, student, school, guardians, plan=None):
         self.emit("StudentEnrolled", student)
         for index, (guardian, access) in enumerate(guardians):
             self.emit("GuardianAssigned", {"student_id": student["student_id"], **guardian,
                                            "principal": index == 0, "access": access})
-        # The family's account is the principal guardian's.
-        self.record(student, school, guardians[0][0]["guardian_id"].replace(".r-", ".fam-"))
+        self.record(student, school, guardians[0][0], plan)
 
     def students(self):
         demo_children = self.demo_family()
         for board in BOARDS:
             for key, _, level, size in board["schools"]:
                 school = {"id": f"{board['id']}.{key}", "level": level, "board": board}
-                grades = (["M5"] + [f"P{n}" for n in range(1, 7)] if level == "primary"
-                          else [f"S{n}" for n in range(1, 6)])
+                grades = GRADES[1:8] if level == "primary" else GRADES[8:]
                 made = sum(1 for s, sch in demo_children if sch["id"] == school["id"])
                 while made < size:
                     family_name = self.rng.choice(LAST_NAMES)
@@ -232,24 +350,31 @@ class Demo:
                         if self.rng.random() < 0.03:
                             self.issue_pin(student, parents[0])
 
+    def born(self, years_before, month, day):
+        """A demo child's birth date, so that the child stays in its grade whatever the year."""
+        return dt.date(self.year.start - years_before, month, day)
+
     def demo_family(self):
-        """The documented demo parent: one child at the CSS, one at the private school."""
+        """The documented demo parents: one with a primary child at the CSS and a secondary 5
+        student at the private school, one who links a primary child with a PIN."""
         css, private = BOARDS
         ruisseau = {"id": "css-trois-lacs.ecole-du-ruisseau", "level": "primary", "board": css}
         college = {"id": "college-boisjoli.secondaire", "level": "secondary", "board": private}
-        lea = self.child(css, ruisseau, "P3", "Gagnon", "Léa", True, dt.date(2018, 8, 5))
-        thomas = self.child(private, college, "S4", "Gagnon-Roy", "Thomas", False,
-                            dt.date(2011, 3, 14))
-        for student, school in ((lea, ruisseau), (thomas, college)):
+        lea = self.child(css, ruisseau, "P3", "Gagnon", "Léa", True, self.born(8, 8, 5))
+        thomas = self.child(private, college, "S5", "Gagnon-Roy", "Thomas", False,
+                            self.born(16, 3, 14))
+        # Their school fees: half paid (a balance to pay), paid in two (the second payment after
+        # the reissued statement), nothing paid yet.
+        for student, school, plan in ((lea, ruisseau, "half"), (thomas, college, "in two")):
             board = school["board"]
             julie = self.guardian(board, "Julie", "Gagnon", DEMO_EMAIL)
             other = self.guardian(board, "Mathieu", "Roy")
-            self.enrol(student, school, [(julie, True), (other, True)])
+            self.enrol(student, school, [(julie, True), (other, True)], plan)
             self.linking_help.append((board["name"], student, "email", DEMO_EMAIL))
         # A guardian without an email links with the PIN the school gave them.
-        zoe = self.child(css, ruisseau, "P5", "Lévesque", "Zoé", True, dt.date(2016, 5, 21))
+        zoe = self.child(css, ruisseau, "P5", "Lévesque", "Zoé", True, self.born(10, 5, 21))
         nadia = self.guardian(css, "Nadia", "Lévesque", PIN_DEMO_EMAIL)
-        self.enrol(zoe, ruisseau, [(dict(nadia, email=None), True)])
+        self.enrol(zoe, ruisseau, [(dict(nadia, email=None), True)], "unpaid")
         pin = self.issue_pin(zoe, nadia)
         self.linking_help.append((css["name"], zoe, f"NIP/PIN {pin}", PIN_DEMO_EMAIL))
         return [(lea, ruisseau), (thomas, college), (zoe, ruisseau)]
@@ -259,35 +384,43 @@ class Demo:
         self.emit("GuardianPinIssued", {
             "student_id": student["student_id"], "guardian_id": guardian["guardian_id"],
             "pin_hash": contracts.pin_hash(student["student_id"], pin),
-            "expires_on": self.as_of + dt.timedelta(days=60)})
+            "expires_on": self.today + 60 * DAY})
         return pin
 
     # --- what the school records about each child ---------------------------------------------
-    def record(self, student, school, account):
+    def record(self, student, school, payer, plan):
+        """A child of a demo family (with the `plan` its school fees are paid by) has every part
+        of the story; the others some."""
+        featured = plan is not None
         sid, level = student["student_id"], school["level"]
+        rng = self.rng_of(sid)
         subjects = PRIMARY_SUBJECTS if level == "primary" else SECONDARY_SUBJECTS
-        teachers = self.rng.sample(TEACHERS, len(subjects))
+        teachers = rng.sample(TEACHERS, len(subjects))
         domain = school["board"]["domain"]
-        self.emit("CourseAssigned", {"student_id": sid, "school_year": YEAR, "courses": [
+        self.emit("CourseAssigned", {"student_id": sid, "school_year": self.year.school_year, "courses": [
             {"code": f"{code}{student['grade'][1]}", "name": name, "teacher_name": teacher,
              "teacher_email": (f"{slug(teacher.split()[0])}.{slug(teacher.split()[-1])}@{domain}"
-                               if self.rng.random() < 0.6 else None),
+                               if rng.random() < 0.6 else None),
              "group": student["group"]}
             for (code, name), teacher in zip(subjects, teachers)]})
-        if school["board"]["kind"] == "public" and self.rng.random() < 0.7:
+        if school["board"]["kind"] == "public" and (featured or rng.random() < 0.7):
             self.emit("TransportAssigned", {
-                "student_id": sid, "route": f"Circuit {self.rng.randrange(1, 60)}",
-                "stop": f"{self.rng.choice(['Rue', 'Chemin', 'Montée'])} "
-                        f"{self.rng.choice(['du Lac', 'des Pins', 'Principale', 'du Moulin'])}",
-                "morning_pickup": f"07:{self.rng.randrange(5, 45):02d}",
-                "afternoon_dropoff": f"15:{self.rng.randrange(40, 59):02d}"})
+                "student_id": sid, "route": f"Circuit {rng.randrange(1, 60)}",
+                "stop": f"{rng.choice(['Rue', 'Chemin', 'Montée'])} "
+                        f"{rng.choice(['du Lac', 'des Pins', 'Principale', 'du Moulin'])}",
+                "morning_pickup": f"07:{rng.randrange(5, 45):02d}",
+                "afternoon_dropoff": f"15:{rng.randrange(40, 59):02d}"})
         if level == "secondary":
-            self.timetable(student, subjects)
-        self.absences(student, level)
-        self.results(student, subjects, level)
-        self.statements(student, school, account)
+            self.timetable(student, subjects, featured)
+        self.absences(student, level, featured)
+        self.results(student, subjects)
+        self.homework(student, subjects, featured)
+        self.statements(student, school, payer, plan)
+        if featured:
+            self.teacher_message(student, teachers[0])
 
-    def timetable(self, student, subjects):
+    def timetable(self, student, subjects, featured):
+        sid = student["student_id"]
         entries = []
         for day in range(1, 10):
             for slot, start, end in ((1, "08:15", "09:30"), (2, "09:45", "11:00"),
@@ -296,136 +429,218 @@ class Demo:
                 entries.append({"day": day, "start": start, "end": end,
                                 "course_code": f"{code}{student['grade'][1]}", "course_name": name,
                                 "room": f"{'ABC'[slot % 3]}-{100 + 10 * slot + day}"})
-        self.emit("TimetablePublished", {"student_id": student["student_id"], "school_year": YEAR,
+        self.emit("TimetablePublished", {"student_id": sid, "school_year": self.year.school_year,
                                          "cycle_length": 9, "entries": entries})
-        if self.rng.random() < 0.08 and self.past_days:
-            self.emit("DetentionRecorded", {
-                "detention_id": self.serial("ret"),
-                "student_id": student["student_id"], "date": self.rng.choice(self.past_days[-10:]),
-                "start": "15:10", "end": "16:10", "reason": "Travaux non remis",
-                "location": "Local C-110"})
+        rng = self.rng_of(sid, "detention")
+        if featured:  # one to attend in the agenda's week: detentions are on Thursdays
+            day = next((day for day in self.year.school_days()
+                        if day >= self.today and day.weekday() == THURSDAY), self.past_days[-1])
+        elif rng.random() < 0.08:
+            day = rng.choice(self.past_days[-10:])
+        else:
+            return
+        self.emit("DetentionRecorded", {
+            "detention_id": f"ret-{day:%Y%m%d}-{sid}", "student_id": sid, "date": day,
+            "start": "15:10", "end": "16:10", "reason": "Travaux non remis",
+            "location": "Local C-110"})
 
-    def absences(self, student, level):
+    def absences(self, student, level, featured):
         recent = self.past_days[-15:]
-        for day in sorted(self.rng.sample(recent, k=min(len(recent), self.rng.choice([0, 0, 1, 2, 3])))):
-            lateness = self.rng.random() < 0.35
-            data = {"absence_id": self.serial("abs", 8),
+        pick = self.rng_of(student["student_id"], "absences")
+        days = set(pick.sample(recent, k=pick.choice([0, 0, 1, 2, 3])))
+        if featured:
+            days.add(self.last_monday)
+        for day in sorted(days):
+            data = {"absence_id": f"abs-{day:%Y%m%d}-{student['student_id']}",
                     "student_id": student["student_id"], "school_id": student["school_id"],
-                    "date": day, "kind": "lateness" if lateness else "absence",
-                    "requires_justification": self.rng.random() < 0.6,
-                    "reason_code": None if self.rng.random() < 0.6 else self.rng.choice(REASONS)[0]}
+                    "date": day}
+            if featured and day == self.last_monday:  # the absence the parent has to justify
+                self.emit("AbsenceRecorded", dict(data, kind="absence", period="full_day",
+                                                  requires_justification=True, reason_code=None))
+                continue
+            rng = self.rng_of(data["absence_id"])
+            lateness = rng.random() < 0.35
+            data.update(kind="lateness" if lateness else "absence",
+                        requires_justification=rng.random() < 0.6,
+                        reason_code=None if rng.random() < 0.6 else rng.choice(REASONS)[0])
             if lateness:
-                minutes = self.rng.randrange(3, 40)
+                minutes = rng.randrange(3, 40)
                 data.update(period="period" if level == "secondary" else "am",
                             period_number=1 if level == "secondary" else None,
                             start_time=f"08:{10 + minutes:02d}", minutes_late=minutes)
-            elif level == "secondary" and self.rng.random() < 0.5:
-                data.update(period="period", period_number=self.rng.randrange(1, 5))
+            elif level == "secondary" and rng.random() < 0.5:
+                data.update(period="period", period_number=rng.randrange(1, 5))
             else:
-                data.update(period=self.rng.choice(["full_day", "full_day", "am", "pm"]))
+                data.update(period=rng.choice(["full_day", "full_day", "am", "pm"]))
             self.emit("AbsenceRecorded", data)
 
-    def results(self, student, subjects, level):
-        sid, school_id = student["student_id"], student["school_id"]
-        published = [("first_communication", None, dt.date(2026, 10, 15)),
-                     ("term", 1, dt.date(2026, 11, 20))]
-        for kind, term, visible in published:
-            if visible > self.as_of + dt.timedelta(days=7):
-                continue
-            marks = {code: self.rng.randrange(58, 98) for code, _ in subjects}
-            self.emit("BulletinPublished", {
-                "bulletin_id": f"bul-{kind[:3]}-{sid}", "student_id": sid, "school_id": school_id,
-                "school_year": YEAR, "kind": kind, "term": term, "visible_from": visible,
-                "subjects": [{"code": code, "name": name, "competencies": [],
-                              "mark": marks[code] if kind == "term" else None,
-                              "group_average": (self.rng.randrange(68, 80)
-                                                if kind == "term" and level == "secondary" else None),
-                              "comment": self.rng.choice([None, "Bon travail.", "Doit réviser ses notions.",
-                                                          "Participe bien en classe."])}
-                             for code, name in subjects]})
-        if level == "secondary":
-            for n in range(self.rng.randrange(1, 4)):
-                code, name = self.rng.choice(subjects)
-                self.emit("AssignmentResultPublished", {
-                    "result_id": self.serial("trv", 7), "student_id": sid,
-                    "school_id": school_id, "school_year": YEAR, "subject_code": code,
-                    "subject_name": name, "title": f"Évaluation {n + 1}",
-                    "date": self.rng.choice(self.past_days[-20:]), "points": self.rng.randrange(10, 21),
-                    "out_of": 20, "weight": 10, "group_average": self.rng.randrange(65, 80),
-                    "comment": None})
-            code, name = self.rng.choice(subjects)
-            assigned = self.past_days[-1]
-            self.emit("HomeworkPublished", {
-                "homework_id": self.serial("dev", 7), "student_id": sid,
-                "school_id": school_id, "subject_code": code, "subject_name": name,
-                "kind": "homework", "title": "Exercices du chapitre 4",
-                "description": "Pages 112 à 115, numéros impairs.", "assigned_on": assigned,
-                "due_on": assigned + dt.timedelta(days=7)})
-            if student["grade"] == "S5":  # last year's ministry exams, taken in secondary 4
-                self.emit("MinistryResultPublished", {
-                    "result_id": f"mee-2026-{student['student_number']}", "student_id": sid,
-                    "school_id": school_id, "school_year": "2025-2026", "exam_code": "055410",
-                    "subject_name": "Science et technologie", "grade": "S4",
-                    "mark": self.rng.randrange(55, 96), "passed": True, "visible_from": "2026-07-06"})
+    def results(self, student, subjects):
+        """Bulletins of this year and last (at the same school), assignment results of the last
+        weeks, and the ministry exams of secondary 4 and 5 once their results are out."""
+        sid, school_id, grade = student["student_id"], student["school_id"], student["grade"]
+        before = GRADES[GRADES.index(grade) - 1]
+        years = [(self.last_year, before)] if before[0] == grade[0] else []
+        for calendar, grade_then in years + [(self.year, grade)]:
+            marks = {code: mark for (code, _), mark in zip(subjects, self.rng_of(sid, calendar.start).choices(
+                range(62, 92), k=len(subjects)))}
+            for kind, term, years_on, month, day in BULLETINS:
+                visible = dt.date(calendar.start + years_on, month, day)
+                if visible - PUBLISHED_AHEAD > self.today:
+                    continue
+                bulletin_id = f"bul-{calendar.start}-{term or 0}-{sid}"
+                rng = self.rng_of(bulletin_id)
+                self.emit("BulletinPublished", {
+                    "bulletin_id": bulletin_id, "student_id": sid,
+                    "school_id": school_id, "school_year": calendar.school_year, "kind": kind,
+                    "term": term, "visible_from": visible,
+                    "subjects": [subject_result(rng, code, name, marks[code] + rng.randrange(-5, 6)
+                                                if term else None)
+                                 for code, name in subjects]})
+            visible = dt.date(calendar.start + 1, 7, 6)
+            for exam_code, subject in MINISTRY_EXAMS.get(grade_then, ()):
+                if visible - PUBLISHED_AHEAD <= self.today:
+                    result_id = f"mee-{calendar.start + 1}-{exam_code}-{sid}"
+                    self.emit("MinistryResultPublished", {
+                        "result_id": result_id, "student_id": sid,
+                        "school_id": school_id, "school_year": calendar.school_year,
+                        "exam_code": exam_code, "subject_name": subject, "grade": grade_then,
+                        "mark": self.rng_of(result_id).randrange(58, 96), "passed": True,
+                        "visible_from": visible})
+        pick = self.rng_of(sid, "assignments")
+        for day in sorted(pick.sample(self.past_days[-20:], k=pick.randrange(2, 4))):
+            result_id = f"trv-{day:%Y%m%d}-{sid}"
+            rng = self.rng_of(result_id)
+            code, name = rng.choice(subjects)
+            self.emit("AssignmentResultPublished", {
+                "result_id": result_id, "student_id": sid, "school_id": school_id,
+                "school_year": school_year_of(day), "subject_code": code, "subject_name": name,
+                "title": rng.choice(ASSIGNMENTS), "date": day, "points": rng.randrange(10, 21),
+                "out_of": 20, "weight": 10, "group_average": rng.randrange(65, 80), "comment": None})
 
-    def statements(self, student, school, account):
-        sid = student["student_id"]
-        lines = [{"description": "Matériel didactique", "amount_cents": self.rng.randrange(60, 140) * 100},
-                 {"description": "Sorties éducatives", "amount_cents": self.rng.randrange(2, 6) * 1000}]
+    def homework(self, student, subjects, featured):
+        """Given on the last school day, due on the next one; a featured child also has a lesson
+        to study for the week after. In the summer, what was due at the end of the year."""
+        due = self.next_day or self.year.last_day
+        later = next((day for day in self.year.school_days() if day >= due + 7 * DAY), due)
+        work = [("homework", "Exercices du chapitre 4", "Pages 112 à 115, numéros impairs.", due)]
+        if featured:
+            work.append(("lesson", "Étudier le vocabulaire de la semaine",
+                         "Dictée le jour de la remise.", later))
+        for n, (kind, title, description, due_on) in enumerate(work):
+            homework_id = f"dev-{self.past_days[-1]:%Y%m%d}-{n}-{student['student_id']}"
+            code, name = self.rng_of(homework_id).choice(subjects)
+            self.emit("HomeworkPublished", {
+                "homework_id": homework_id,
+                "student_id": student["student_id"], "school_id": student["school_id"],
+                "subject_code": code, "subject_name": name, "kind": kind, "title": title,
+                "description": description, "assigned_on": self.past_days[-1], "due_on": due_on})
+
+    def statements(self, student, school, payer, plan):
+        """School fees billed before the year starts and reissued after a first payment; daycare
+        billed each month for the last one, with the RL-24 of the last tax year."""
+        first = self.year.first_day
+        rng = self.rng_of(student["student_id"], "statements", self.year.start)
+        lines = [{"description": "Matériel didactique", "amount_cents": rng.randrange(60, 140) * 100},
+                 {"description": "Sorties éducatives", "amount_cents": rng.randrange(2, 6) * 1000}]
         total = sum(line["amount_cents"] for line in lines)
-        paid = self.rng.choice([0, total, total // 2])
-        statement_id = self.serial("edc")
-        self.emit("StatementIssued", {
-            "statement_id": statement_id, "account_id": account, "student_id": sid,
-            "school_id": school["id"], "kind": "school", "period": YEAR, "issued_on": "2026-09-15",
-            "due_date": "2026-10-15", "lines": lines, "total_cents": total, "paid_cents": paid,
-            "balance_cents": total - paid, "payment_reference": f"{student['student_number']}01",
-            "visible_from": None, "document_url": None})
-        if paid:
-            self.emit("PaymentRecorded", {
-                "payment_id": self.serial("pai"), "account_id": account,
-                "statement_id": statement_id, "student_id": sid, "amount_cents": paid,
-                "paid_on": "2026-09-29"})
-        if school["level"] == "primary" and self.rng.random() < 0.4:
-            month = self.as_of.replace(day=1)
-            fee = 950 * len([d for d in self.past_days if d >= month])
-            if fee:
-                self.emit("StatementIssued", {
-                    "statement_id": self.serial("sdg"), "account_id": account,
-                    "student_id": sid, "school_id": school["id"], "kind": "daycare",
-                    "period": month.strftime("%Y-%m"), "issued_on": self.as_of,
-                    "due_date": self.as_of + dt.timedelta(days=30),
-                    "lines": [{"description": "Service de garde, jours de classe", "amount_cents": fee}],
-                    "total_cents": fee, "paid_cents": 0, "balance_cents": fee,
-                    "payment_reference": f"{student['student_number']}02", "visible_from": None,
-                    "document_url": None})
-            self.emit("TaxReceiptIssued", {
-                "receipt_id": f"rl24-2025-{student['student_number']}", "account_id": account,
-                "student_id": sid, "year": 2025, "form": "RL-24",
-                "recipient_name": f"Parent de {student['first_name']} {student['last_name']}",
-                "amount_cents": self.rng.randrange(800, 2200) * 100, "issued_on": "2026-02-20",
-                "document_url": None})
+        half = total // 2
+        plans = {"unpaid": [], "paid": [(first - 3 * DAY, total)], "half": [(first - 3 * DAY, half)],
+                 "in two": [(first - 3 * DAY, half), (first + 30 * DAY, total - half)]}
+        payments = plans[plan or rng.choice(list(plans))]
+        self.bill(student, school, payer, "school", self.year.school_year, lines,
+                  [first - 10 * DAY] + ([first + 5 * DAY] if payments else []), payments,
+                  first + 35 * DAY, "01")
+        if school["level"] != "primary" or not (plan or rng.random() < 0.4):
+            return
+        months = sorted({(day.year, day.month) for day in self.past_days
+                         if day < self.today.replace(day=1)})[-2:]
+        for n, (year, month) in enumerate(months):
+            attended = sum(1 for day in self.past_days if (day.year, day.month) == (year, month))
+            fee = 950 * attended
+            issued = (dt.date(year, month, 1) + 32 * DAY).replace(day=1)
+            self.bill(student, school, payer, "daycare", f"{year}-{month:02d}",
+                      [{"description": "Service de garde, jours de classe", "amount_cents": fee}],
+                      [issued], [(issued + 10 * DAY, fee)] if n < len(months) - 1 else [],
+                      issued + 30 * DAY, "02")
+        tax_year = self.today.year - (1 if self.today >= dt.date(self.today.year, 2, 20) else 2)
+        receipt_id = f"rl24-{tax_year}-{student['student_id']}"
+        self.emit("TaxReceiptIssued", {
+            "receipt_id": receipt_id, "account_id": account_of(payer),
+            "student_id": student["student_id"], "year": tax_year, "form": "RL-24",
+            "recipient_name": payer["name"],
+            "amount_cents": self.rng_of(receipt_id).randrange(800, 2200) * 100,
+            "issued_on": dt.date(tax_year + 1, 2, 20), "document_url": None})
+
+    def bill(self, student, school, payer, kind, period, lines, issued, payments, due_date,
+             reference):
+        """A statement issued on each day of `issued` (each reissue supersedes the last) and the
+        payments on their days, as far as today. A statement counts in `paid_cents` the payments
+        made by its issue date; billing takes the later ones off its balance, so that no payment
+        counts twice."""
+        sid = student["student_id"]
+        total = sum(line["amount_cents"] for line in lines)
+        statement_ids = []
+        for n, day in enumerate(issued, 1):
+            if day > self.today:
+                break
+            statement_ids.append((day, f"{kind[:3]}-{period}-{n}-{sid}"))
+            paid = sum(amount for paid_on, amount in payments if paid_on <= day)
+            self.emit("StatementIssued", {
+                "statement_id": statement_ids[-1][1], "account_id": account_of(payer),
+                "student_id": sid, "school_id": school["id"], "kind": kind, "period": period,
+                "issued_on": day, "due_date": due_date, "lines": lines, "total_cents": total,
+                "paid_cents": paid, "balance_cents": total - paid,
+                "payment_reference": f"{student['student_number']}{reference}",
+                "visible_from": None, "document_url": None})
+        for paid_on, amount in payments:
+            if paid_on <= self.today:  # against the statement the family had in hand
+                self.emit("PaymentRecorded", {
+                    "payment_id": f"pai-{kind[:3]}-{paid_on:%Y%m%d}-{sid}",
+                    "account_id": account_of(payer),
+                    "statement_id": [s for day, s in statement_ids if day <= paid_on][-1],
+                    "student_id": sid, "amount_cents": amount, "paid_on": paid_on})
+
+    def teacher_message(self, student, teacher):
+        day = self.last_monday
+        self.emit("MessagePublished", {
+            "message_id": f"msg-{day:%Y%m%d}-{student['student_id']}",
+            "audience": {"scope": "student", "org_id": student["org_id"],
+                         "school_id": student["school_id"], "group": None,
+                         "student_id": student["student_id"]},
+            "title": f"Un mot de {teacher}",
+            "body": f"Bonjour, {student['first_name']} a bien travaillé cette semaine. Merci de "
+                    "signer l'agenda ce soir.",
+            "published_at": self.at(day, 19, 30), "author": teacher})
 
     # --- what the schools and boards say to every parent --------------------------------------
     def notices(self):
+        welcome = self.year.first_day - 7 * DAY
+        # The last pedagogical day announced (a week before it), so that the message stays the same
+        pedagogical = max(day for calendar in (self.last_year, self.year, self.next_year)
+                          for day, label in calendar.days_off.items()
+                          if label == PEDAGOGICAL_DAY and day - 7 * DAY < self.today)
+        photo = next(day for day in self.year.school_days()
+                     if day.weekday() == THURSDAY and day >= self.year.first_day + 21 * DAY)
         for board in BOARDS:
-            self.message(board, None, "org", "Bienvenue sur le Portail Parents",
+            self.message(board, None, "Bienvenue sur le Portail Parents",
                          "Vous pouvez maintenant suivre les absences, les résultats et les états "
-                         "de compte de vos enfants en ligne.", 60)
+                         "de compte de vos enfants en ligne.", welcome)
             self.emit("ResourcePublished", {
                 "resource_id": f"{board['id']}.calendrier", "audience": {
                     "scope": "org", "org_id": board["id"], "school_id": None, "group": None,
                     "student_id": None},
-                "title": f"Calendrier scolaire {YEAR}", "kind": "document",
-                "url": f"https://{board['domain']}/documents/calendrier-{YEAR}.pdf",
+                "title": f"Calendrier scolaire {self.year.school_year}", "kind": "document",
+                "url": f"https://{board['domain']}/documents/calendrier-{self.year.school_year}.pdf",
                 "description": None})
             for key, name, level, _ in board["schools"]:
                 school_id = f"{board['id']}.{key}"
-                self.message(board, school_id, "school", "Journée pédagogique le 27 novembre",
+                self.message(board, school_id, f"{PEDAGOGICAL_DAY} le {french_date(pedagogical)}",
                              "Il n'y aura pas de classe. Le service de garde est ouvert sur "
-                             "inscription.", 10)
-                self.message(board, school_id, "school", f"Photo scolaire — {name}",
-                             "Le photographe sera à l'école jeudi prochain.", 3)
+                             "inscription.", pedagogical - 7 * DAY)
+                if photo - 7 * DAY < self.today:
+                    self.message(board, school_id, f"Photo scolaire — {name}",
+                                 f"Le photographe sera à l'école le {french_date(photo)}.",
+                                 photo - 7 * DAY)
                 self.emit("ResourcePublished", {
                     "resource_id": f"{school_id}.code-de-vie", "audience": {
                         "scope": "school", "org_id": board["id"], "school_id": school_id,
@@ -433,14 +648,12 @@ class Demo:
                     "title": "Code de vie", "kind": "link",
                     "url": f"https://{key}.{board['domain']}/code-de-vie", "description": None})
 
-    def message(self, board, school_id, scope, title, body, days_ago):
-        at = dt.datetime.combine(self.as_of - dt.timedelta(days=days_ago), dt.time(13, 30),
-                                 dt.timezone.utc)
+    def message(self, board, school_id, title, body, day):
         self.emit("MessagePublished", {
-            "message_id": self.serial("msg"),
-            "audience": {"scope": scope, "org_id": board["id"], "school_id": school_id,
-                         "group": None, "student_id": None},
-            "title": title, "body": body, "published_at": at,
+            "message_id": f"msg-{day:%Y%m%d}-{school_id or board['id']}-{slug(title)[:12]}",
+            "audience": {"scope": "school" if school_id else "org", "org_id": board["id"],
+                         "school_id": school_id, "group": None, "student_id": None},
+            "title": title, "body": body, "published_at": self.at(day),
             "author": "La direction" if school_id else board["name"]})
 
     def build(self):
@@ -450,21 +663,31 @@ class Demo:
         return self.lines
 
 
-def default_as_of(today=None):
-    """Today, kept inside the demo school year, at least twelve weeks in so that the first
-    communication, absences and statements already exist."""
-    today = today or dt.date.today()
-    return min(max(today, FIRST_DAY + dt.timedelta(weeks=12)), LAST_DAY)
+def account_of(guardian):
+    """The family's account is the principal guardian's."""
+    return guardian["guardian_id"].replace(".r-", ".fam-")
+
+
+def subject_result(rng, code, name, mark):
+    """A subject of a bulletin; without a mark (`None`) for the first communication, which
+    comments only."""
+    marked = mark is not None
+    return {"code": code, "name": name,
+            "competencies": [{"name": competency, "mark": min(99, mark + rng.randrange(-6, 7)),
+                              "rating": None, "comment": None}
+                             for competency in COMPETENCIES.get(code, ()) if marked],
+            "mark": mark, "group_average": rng.randrange(68, 80) if marked else None,
+            "comment": rng.choice(COMMENTS)}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default="-", help="JSON-lines file (default: standard output)")
-    parser.add_argument("--as-of", type=dt.date.fromisoformat, default=None,
-                        help="the demo's today (default: today, within the 2026-2027 year)")
+    parser.add_argument("--today", type=dt.date.fromisoformat, default=None,
+                        help="the demo's today (default: the school's today)")
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
-    demo = Demo(args.seed, args.as_of or default_as_of())
+    demo = Demo(args.seed, args.today)
     lines = demo.build()
     text = "".join(line + "\n" for line in lines)
     if args.out == "-":
@@ -473,7 +696,7 @@ def main(argv=None):
     else:
         Path(args.out).write_text(text, encoding="utf-8")
         help_stream = sys.stdout
-    print(f"{len(lines)} événements / events, au {demo.as_of} / as of {demo.as_of}",
+    print(f"{len(lines)} événements / events, au {demo.today} / as of {demo.today}",
           file=help_stream)
     print("Pour lier les enfants de démonstration / To link the demo children:", file=help_stream)
     for board, student, method, email in demo.linking_help:
