@@ -127,6 +127,10 @@ ROUTES = (
           "notifications"),
     Route("POST", "/calendar-feed/reset", "notices", "reset_feed_token", "A new secret; the old address stops",
           "notifications"),
+    # A mail's one-click unsubscribe (RFC 8058): the signed token in the address is the credential.
+    Route("POST", "/notifications/unsubscribe/<token>", "notices", "unsubscribe",
+          "Turn off the kind of mail this link came in, for the children it named", "notifications",
+          params=("token",), parent=False, public=True),
 )
 
 # A child's home: tile -> the route that fills it. Messages come first, as in the guides.

@@ -94,7 +94,8 @@ portal_ensure_secrets() {
         umask 077
         touch "$file"
         chmod 600 "$file"
-        for key in PORTAL_PG_PASSWORD PORTAL_AMQP_PASSWORD PORTAL_KEYCLOAK_ADMIN_PASSWORD PORTAL_IDENTITY_CLIENT_SECRET; do
+        for key in PORTAL_PG_PASSWORD PORTAL_AMQP_PASSWORD PORTAL_KEYCLOAK_ADMIN_PASSWORD PORTAL_IDENTITY_CLIENT_SECRET \
+                   PORTAL_UNSUBSCRIBE_SECRET; do
             if ! grep -q "^$key=" "$file"; then
                 # Letters and digits only, so the values sit in URLs without escaping.
                 echo "$key=$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32)" >>"$file"
@@ -128,6 +129,8 @@ export PORTAL_KEYCLOAK_URL="http://127.0.0.1:$PORTAL_KEYCLOAK_PORT"
 export PORTAL_KEYCLOAK_MGMT_URL="http://127.0.0.1:$PORTAL_KEYCLOAK_MGMT_PORT"
 export PORTAL_SMTP_HOST=127.0.0.1
 export PORTAL_GATEWAY_URL="http://127.0.0.1:$PORTAL_GATEWAY_PORT"
+# The portal's address as parents reach it: the links in mails start with it.
+export PORTAL_PUBLIC_URL="${PORTAL_PUBLIC_URL:-$PORTAL_GATEWAY_URL}"
 
 if [ "${BASH_SOURCE[0]}" = "$0" ] && [ "${1:-}" = "--print" ]; then
     env | grep '^PORTAL_' | sort

@@ -1,4 +1,4 @@
-"""Notices' rules: who a message reaches, and when a parent's mail goes out.
+"""Notices' rules: who a message reaches, when a parent's mail goes out, and which screen it leads to.
 
 Pure Python: the service hands in rows it read and stores what comes out.
 """
@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from urllib.parse import quote
 
 from servicekit.schooltime import SCHOOL_TIME
 
@@ -99,3 +100,19 @@ def is_news(happened: datetime, now: datetime) -> bool:
 def retry_delay(attempts: int, first: float = 2.0) -> timedelta:
     """Back-off after ``attempts`` failed tries of a mail: ``first``, twice that, … up to 5 min."""
     return timedelta(seconds=min(first * 2 ** (attempts - 1), 300))
+
+
+# The web client's screen that shows each kind of news (web/src/main.ts); news about several
+# children leads to the screen that shows them all.
+SCREENS = {"absence": "absences", "bulletin": "results", "statement": "finances", "detention": "agenda",
+           "message": "messages", "reenrollment": "reenrollment"}
+FAMILY_SCREENS = {"message": "/messages"}
+PREFERENCES_SCREEN = "/compte"
+DIGEST_SCREEN = "/famille"
+
+
+def screen(kind: str, student_ids: list[str]) -> str:
+    """The path of the screen a mail about ``kind`` links to."""
+    if len(student_ids) == 1:
+        return f"/enfants/{quote(student_ids[0], safe='')}/{SCREENS[kind]}"
+    return FAMILY_SCREENS.get(kind, DIGEST_SCREEN)

@@ -2,7 +2,8 @@
 
 Runs in the transaction that admits the events, for fresh events only, so a redelivered event
 adds nothing, and a rebuild of the read models (which replays the store) mails nobody. Each mail
-is a row of the outbox keyed by (parent, event); ``mail.Postman`` sends it when it is due.
+is a row of the outbox keyed by (parent, event), written in the parent's language with a link to
+the screen that shows the news; ``mail.Postman`` sends it when it is due.
 """
 from __future__ import annotations
 
@@ -20,19 +21,20 @@ STUDENT_KINDS = {"AbsenceRecorded": "absence", "BulletinPublished": "bulletin", 
                  "DetentionRecorded": "detention"}
 
 
-def enqueue(conn: Connection, events: list, now: datetime | None = None) -> int:
-    """Queue the mails ``events`` call for; returns how many were queued."""
+def enqueue(conn: Connection, events: list, public_url: str, now: datetime | None = None) -> int:
+    """Queue the mails ``events`` call for, their links under ``public_url`` (the portal's public
+    address); returns how many were queued."""
     now = now or datetime.now(timezone.utc)
     queued = []
     for event in events:
         if not domain.is_news(event.time, now):
             continue
         if event.type in STUDENT_KINDS:
-            queued += _about_student(conn, event, STUDENT_KINDS[event.type])
+            queued += _about_student(conn, event, STUDENT_KINDS[event.type], public_url)
         elif event.type == "MessagePublished":
-            queued += _message(conn, event)
+            queued += _message(conn, event, public_url)
         elif event.type == "ReenrollmentOpened":
-            queued += _reenrollment(conn, event)
+            queued += _reenrollment(conn, event, public_url)
     if not queued:
         return 0
     return len(conn.execute(insert(outbox).values(queued).on_conflict_do_nothing().returning(outbox.c.event_id)).all())
@@ -79,23 +81,23 @@ def _by_parent(rows) -> dict[str, list]:
     return grouped
 
 
-def _about_student(conn, event, kind: str) -> list[dict]:
+def _about_student(conn, event, kind: str, public_url: str) -> list[dict]:
     values = _student_values(event, kind)
     recipients = _by_parent(_linked_parents(conn, links.c.student_id == event.data["student_id"]))
-    return _mails(conn, event, kind, recipients, lambda rows: values, event.data.get("visible_from"))
+    return _mails(conn, event, kind, recipients, values, public_url, event.data.get("visible_from"))
 
 
-def _message(conn, event) -> list[dict]:
+def _message(conn, event, public_url: str) -> list[dict]:
     audience = event.data["audience"]
     candidates = _linked_parents(conn, links.c.org_id == audience["org_id"]) if audience["scope"] != "student" \
         else _linked_parents(conn, links.c.student_id == audience["student_id"])
     recipients = _by_parent(r for r in candidates
                             if domain.reaches(audience, domain.Child(r.student_id, r.org_id, r.school_id, r.group)))
     values = {k: event.data[k] for k in ("title", "author", "body")}
-    return _mails(conn, event, "message", recipients, lambda rows: values)
+    return _mails(conn, event, "message", recipients, values, public_url)
 
 
-def _reenrollment(conn, event) -> list[dict]:
+def _reenrollment(conn, event, public_url: str) -> list[dict]:
     """The principal guardians of the board's students, matched to parents by their verified
     school email."""
     recipients = _by_parent(conn.execute(
@@ -106,42 +108,29 @@ def _reenrollment(conn, event) -> list[dict]:
                guardians.c.access.is_(True), guardians.c.removed.is_(False))
         .order_by(students.c.first_name)
     ).all())
-    dates = {k: str(event.data[k]) for k in ("school_year", "opens_on", "closes_on")}
-    return _mails(conn, event, "reenrollment", recipients,
-                  lambda rows: {"children": [r.first_name for r in rows], **dates})
+    dates = {k: event.data[k] for k in ("school_year", "opens_on", "closes_on")}
+    return _mails(conn, event, "reenrollment", recipients, dates, public_url)
 
 
 # -- one mail ---------------------------------------------------------------------------------
 
 def _student_values(event, kind: str) -> dict:
+    """What the mail about a student's event says, as the event has it (``templates`` writes
+    it in each language)."""
     d = event.data
     if kind == "absence":
-        return {"date": str(d["date"]), "what": d["kind"], "headline": f"{d['kind']}.headline"}
+        return {"date": d["date"], "what": d["kind"], "requires_justification": d["requires_justification"]}
     if kind == "bulletin":
-        return {"school_year": d["school_year"]}
+        return {"school_year": d["school_year"], "what": d["kind"], "term": d.get("term")}
     if kind == "statement":
-        return {"period": d["period"], "balance": d["balance_cents"], "due_date": str(d["due_date"]),
-                "reference": d["payment_reference"]}
-    return {"date": str(d["date"]), "start": d["start"].strftime("%H:%M"), "end": d["end"].strftime("%H:%M"),
-            "place": d.get("location"), "reason": d["reason"]}
+        return {"account": d["kind"], "period": d["period"], "total": d["total_cents"],
+                "balance": d["balance_cents"], "due_date": d["due_date"], "reference": d["payment_reference"]}
+    return {"date": d["date"], "start": d["start"], "end": d["end"], "place": d.get("location"),
+            "reason": d["reason"]}
 
 
-def _localise(kind: str, values: dict, locale: str) -> dict:
-    """The values of a template in the parent's language (words, amounts)."""
-    values = dict(values)
-    if kind == "absence":
-        values["headline"] = templates.word(values["headline"], locale)
-        values["what"] = templates.word(values["what"], locale)
-    if kind == "statement":
-        values["balance"] = templates.money(values["balance"], locale)
-    if kind == "detention":
-        values["place"] = f"{templates.word('at', locale)}{values['place']}" if values["place"] else ""
-    if kind == "reenrollment":
-        values["children"] = templates.listing(values["children"], locale)
-    return values
-
-
-def _mails(conn, event, kind: str, recipients: dict[str, list], values_of, visible_from=None) -> list[dict]:
+def _mails(conn, event, kind: str, recipients: dict[str, list], values: dict, public_url: str,
+           visible_from=None) -> list[dict]:
     """The outbox rows of one event: per parent (with the rows of the children it concerns), in
     their language, at the time their choices for those children say."""
     if not recipients:
@@ -159,12 +148,13 @@ def _mails(conn, event, kind: str, recipients: dict[str, list], values_of, visib
         digest, due_at = timing
         first = rows[0]
         locale = first.locale or "fr"
-        child = first.first_name or templates.word("child", locale)
-        subject, body = templates.render(kind, locale, child=child, **_localise(kind, values_of(rows), locale))
-        mails.append({"parent_id": parent_id, "event_id": event.id, "kind": kind,
-                      "student_ids": [r.student_id for r in rows], "email": first.email,
-                      "locale": locale, "subject": subject, "body": body, "digest": digest, "due_at": due_at,
-                      "next_try_at": due_at})
+        student_ids = [r.student_id for r in rows]
+        link = public_url + domain.screen(kind, student_ids)
+        mail = templates.notification(kind, locale, {"children": [r.first_name for r in rows], **values},
+                                      link)
+        mails.append({"parent_id": parent_id, "event_id": event.id, "kind": kind, "student_ids": student_ids,
+                      "email": first.email, "locale": locale, "subject": mail.subject, "body": mail.text,
+                      "html": mail.html, "link": link, "digest": digest, "due_at": due_at, "next_try_at": due_at})
     return mails
 
 

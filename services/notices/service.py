@@ -22,6 +22,7 @@ from servicekit.ops import Operations
 from servicekit.rpc import rpc
 
 from . import domain, feed, notifications, projections, tables, templates
+from . import unsubscribe as unsubscribe_tokens
 from .mail import MailNotSent, Postman
 from .tables import (
     access_log, agenda, days_off, links, messages, outbox, parent_settings, parents, preferences, read_marks,
@@ -86,7 +87,7 @@ class NoticesService:
             _forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"])
             notifications.follow_email_changes(conn, fresh)
             notifications.drop_unlinked(conn, fresh)
-            notifications.enqueue(conn, fresh)
+            notifications.enqueue(conn, fresh, self.postman.public_url)
         return fresh
 
     # -- mail on request ------------------------------------------------------------------------
@@ -97,8 +98,8 @@ class NoticesService:
         neither stored nor logged: it exists here only in the message handed to SMTP."""
         request = errors.load(VerificationCodeSchema(),
                               {"email": email, "code": code, "locale": locale, "flow": flow})
-        subject, body = templates.verification_code(request["code"], request["locale"], request["flow"])
-        message = self.postman.compose(request["email"], request["locale"], subject, body)
+        mail = templates.verification_code(request["code"], request["locale"], request["flow"])
+        message = self.postman.compose(request["email"], request["locale"], mail)
         try:
             self.postman.send(message)
         except MailNotSent as exc:
@@ -177,6 +178,35 @@ class NoticesService:
                 conn.execute(upsert(parent_settings).values(parent_id=parent_id, **values)
                              .on_conflict_do_update(index_elements=["parent_id"], set_=values))
             return _preferences(conn, parent_id)
+
+    @rpc
+    def unsubscribe(self, token):
+        """One-click unsubscribe (RFC 8058), from the link of a mail: what that mail was about is
+        turned off, for the children it named (a digest: every kind the parent had on digest).
+        A token that notices did not sign, or whose mail or parent is gone, is not found."""
+        named = unsubscribe_tokens.read(self.postman.secret, token)
+        if named is None:
+            raise errors.NotFound("unsubscribe_link_not_found")
+        parent_id, mail = named
+        with self.db.begin() as conn:
+            if mail == unsubscribe_tokens.DIGEST:
+                turned_off = conn.execute(
+                    update(tables.preferences).where(tables.preferences.c.parent_id == parent_id,
+                                                     tables.preferences.c.mode == domain.DIGEST)
+                    .values(mode=domain.OFF).returning(tables.preferences.c.kind)).scalars().all()
+                if not turned_off and not _is_parent(conn, parent_id):
+                    raise errors.NotFound("unsubscribe_link_not_found")
+                return {"unsubscribed": sorted(set(turned_off))}
+            row = conn.execute(select(outbox.c.kind, outbox.c.student_ids)
+                               .where(outbox.c.parent_id == parent_id, outbox.c.event_id == mail)).first()
+            if row is None:
+                raise errors.NotFound("unsubscribe_link_not_found")
+            for student_id in row.student_ids or ():
+                conn.execute(upsert(tables.preferences).values(
+                    parent_id=parent_id, student_id=student_id, kind=row.kind, mode=domain.OFF)
+                    .on_conflict_do_update(index_elements=["parent_id", "student_id", "kind"],
+                                           set_={"mode": domain.OFF}))
+        return {"unsubscribed": [row.kind]}
 
     # -- the calendar feed ----------------------------------------------------------------------
 
@@ -290,6 +320,10 @@ def _inbox(conn, parent_id: str, children: list[domain.Child]) -> list[dict]:
                 "read": row.read_at is not None,
             })
     return listed
+
+
+def _is_parent(conn, parent_id: str) -> bool:
+    return conn.execute(select(parents.c.parent_id).where(parents.c.parent_id == parent_id)).first() is not None
 
 
 def _preferences(conn, parent_id: str) -> dict:

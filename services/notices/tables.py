@@ -148,7 +148,8 @@ parent_settings = Table(
 )
 
 # One mail per parent per event: the key makes a redelivered event a no-op. The sender loop
-# sends what is due and marks it sent in the same transaction that locked the row.
+# sends what is due and marks it sent (or failed for good) in the same transaction that locked
+# the row.
 outbox = Table(
     "outbox", metadata,
     Column("parent_id", Text, primary_key=True),
@@ -158,15 +159,18 @@ outbox = Table(
     Column("email", Text, nullable=False),
     Column("locale", Text, nullable=False),
     Column("subject", Text, nullable=False),
-    Column("body", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the text part's content; the frame is added when sent
+    Column("html", Text),  # the same content in HTML
+    Column("link", Text),  # the screen it leads to (a digest lists each row's)
     Column("digest", Boolean, nullable=False),
     Column("due_at", DateTime(timezone=True), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_try_at", DateTime(timezone=True), nullable=False),
     Column("last_error", Text),
     Column("sent_at", DateTime(timezone=True)),
+    Column("failed_at", DateTime(timezone=True)),  # will never go (last_error says why)
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("outbox_due_idx", "next_try_at", postgresql_where="sent_at IS NULL"),
+    Index("outbox_due_idx", "next_try_at", postgresql_where="sent_at IS NULL AND failed_at IS NULL"),
 )
 
 # Who read which child's data, when (Québec's Law 25). Never rebuilt.

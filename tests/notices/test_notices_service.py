@@ -17,6 +17,7 @@ from contracts import Envelope
 from contracts.publish import publish
 from services.notices.domain import SCHOOL_TIME
 from services.notices.service import NoticesService
+from services.notices.templates import day
 from servicekit.errors import DomainError, NotFound
 from tests.local_env import REPO
 from tests.notices import events
@@ -175,7 +176,7 @@ def test_the_same_event_delivered_twice_sends_one_mail(notices, rpc, amqp_url, d
     mails = mails_through(family, marker)
     assert sorted(ids_of(mails)) == sorted([mail_id(recorded, family), mail_id(marker, family)])
     mail = next(m for m in mails if m["Message-ID"] == f"<{recorded.id}.{family.parent_id}@portail-parents.local>")
-    assert mail["Subject"] == f"Absence enregistrée pour Zoé le {recorded.data['date'].isoformat()}"
+    assert mail["Subject"] == f"Absence enregistrée pour Zoé le {day(recorded.data['date'], 'fr')}"
     assert [r.event_id for r in outbox_rows(database, family.parent_id)] == [recorded.id, marker.id]
 
 
@@ -300,7 +301,7 @@ def test_reenrolment_is_announced_to_the_principal_guardian_only(notices, rpc, a
             amqp_url)
     mail = eventually(lambda: received(principal.email))[0]
     assert mail["Subject"] == "La réinscription 2027-2028 est ouverte"
-    assert "de Léa pour l'année scolaire 2027-2028" in text_of(mail) and "du 2027-01-18 au 2027-02-05" in text_of(mail)
+    assert "de Léa pour l'année scolaire 2027-2028" in text_of(mail) and "du 18 janvier 2027 au 5 février 2027" in text_of(mail)
     # A message about the child, queued after the opening, reaches the other guardian: the
     # opening reached them or not before it.
     marker = events.message({"scope": "student", "org_id": org, "school_id": principal.school_id,
@@ -405,8 +406,8 @@ def test_the_daily_digest_gathers_the_days_news_in_one_mail(notices, rpc, amqp_u
     mail = eventually(lambda: received(family.email))[0]
     assert mail["Subject"] == "Votre résumé du Portail Parents"
     body = text_of(mail)
-    assert f"Absence enregistrée pour Léa le {recorded.data['date'].isoformat()}" in body
-    assert f"Retenue pour Léa le {detention.data['date'].isoformat()}" in body
+    assert f"Absence enregistrée pour Léa le {day(recorded.data['date'], 'fr')}" in body
+    assert f"Retenue pour Léa le {day(detention.data['date'], 'fr')}" in body
     marker = events.message({"scope": "org", "org_id": family.org_id})  # instant, queued after the digest
     publish([marker], amqp_url)
     mails = mails_through(family, marker)
