@@ -204,19 +204,19 @@ class Gateway:
 
     def _document(self, request: Request, route: Route, values: dict, correlation_id: str) -> Response:
         """A PDF the portal makes from the service's answer (decision 7). Another parent's child, a
-        child no longer linked, a document not yet visible or none at all: the same 404, byte for
-        byte, so that nothing is learnt from it."""
+        child no longer linked, a document not yet visible or none at all: the same 404 as every
+        child route's, byte for byte, so that nothing is learnt from it."""
         try:
             answer = self._answer(request, route, values, correlation_id)
             parent_id, _ = self._parent(request)
             family = self._call_guarded(lambda: self.links.children(parent_id, correlation_id))
             child = next((c for c in family if c["student_id"] == values["student_id"]), None)
-            if child is None:  # unlinked since the check
-                raise ApiError(404, "child_not_found")
         except ApiError as exc:
             if exc.status != 404:
                 raise
-            raise ApiError(404, "document_not_found") from None
+            child = None
+        if child is None:  # not the parent's, unlinked since the check, or no such document yet
+            raise ApiError(404, "child_not_found")
         render = getattr(documents, route.document)
         # In a thread of its own: a page of PDF takes a tenth of a second of CPU, which would
         # otherwise stop every other request and live stream of this process meanwhile.
