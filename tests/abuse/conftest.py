@@ -8,7 +8,6 @@ fuzzer or a brute-force test sharing 127.0.0.1 would use up the budget of the ot
 """
 from __future__ import annotations
 
-import datetime
 import os
 import time
 import uuid
@@ -17,6 +16,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from servicekit.schooltime import school_today
 from tests.e2e.conftest import portal, realm_allows, web_client  # noqa: F401  (the whole portal, as processes)
 from tests.gateway.stack import PASSWORD, child_events, publish, school_events, sis
 from tests.identity.browser import Browser
@@ -161,7 +161,7 @@ def family(portal, accounts):
     other_board = link(portal, other, BOARD_B, "2200001", "Emma")
     removed = next(e.data["guardian_id"] for e in events
                    if e.type == "GuardianAssigned" and e.data["student_id"] == unlinked)
-    publish([sis("StudentWithdrawn", {"student_id": withdrawn, "date": datetime.date.today().isoformat()}),
+    publish([sis("StudentWithdrawn", {"student_id": withdrawn, "date": school_today().isoformat()}),
              sis("GuardianRemoved", {"student_id": unlinked, "guardian_id": removed})], portal.amqp_url)
     eventually(lambda: children_of(portal, asker) == [own], timeout=30, interval=0.3)
     return Family(asker, own, {

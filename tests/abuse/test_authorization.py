@@ -5,10 +5,11 @@ import re
 
 import requests
 
+from scripts.school_calendar import next_school_day
 from tests.abuse.conftest import API
 
 # A plausible body for routes that take one: the refusal must come before any reading of it.
-BODY = {"start_date": "2026-12-01", "kind": "full_day", "reason_code": "MAL", "explanation": "Rendez-vous",
+BODY = {"start_date": next_school_day().isoformat(), "kind": "full_day", "reason_code": "MAL", "explanation": "Rendez-vous",
         "answer": "confirm", "field": "address", "requested_value": "1 rue des Érables"}
 
 

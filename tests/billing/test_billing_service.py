@@ -16,6 +16,8 @@ from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
 from tests.support import eventually
 
+pytestmark = pytest.mark.school_clock
+
 SCHOOL = "css-test.ecole-b"
 ACCOUNT = "css-test.fam-1"
 

@@ -19,6 +19,9 @@ from kombu import Connection, Exchange, Queue
 from playwright.sync_api import expect, sync_playwright
 
 import contracts
+from scripts.school_calendar import last_school_day, next_school_day
+from servicekit.schooltime import school_today, school_year_of
+from tests.e2e.clock import follow_school_clock, long_date_fr
 from tests.gateway.stack import PASSWORD, absence, child_events, publish, request, school_events
 from tests.identity.conftest import Mailbox
 
@@ -132,8 +135,9 @@ def parent(page, portal, amqp_url):
     page.wait_for_url(f"{portal.url}/enfants/{NOAH}")
 
     # What the school published: an absence, a bulletin, a statement and a message for Léa.
-    first = absence(LEA, SCHOOL_A, "2026-11-16")
-    publish([first, _example("BulletinPublished", bulletin_id="bul-e2e-1", student_id=LEA, school_id=SCHOOL_A),
+    first = absence(LEA, SCHOOL_A)
+    publish([first, _example("BulletinPublished", bulletin_id="bul-e2e-1", student_id=LEA, school_id=SCHOOL_A,
+                             school_year=school_year_of(school_today())),
              _example("StatementIssued", statement_id="edc-e2e-1", account_id=f"{BOARD_A}.fam-1", student_id=LEA,
                       school_id=SCHOOL_A),
              _example("MessagePublished", message_id="msg-e2e-1", audience={
@@ -166,16 +170,17 @@ def parent(page, portal, amqp_url):
     page.get_by_text("— Motiver").click()
     page.get_by_role("button", name="Soumettre").first.click()
     expect(page.locator(f"[data-absence='{first.data['absence_id']}'] .badge")).to_have_text("Motivée")
-    page.get_by_label("Date de l'absence").fill("2026-12-02")
+    declared_day = next_school_day()
+    page.get_by_label("Date de l'absence").fill(declared_day.isoformat())
     page.get_by_label("Type d'absence").select_option("full_day")
     page.get_by_label("Explication").last.fill("Rendez-vous chez le dentiste.")
     page.locator("form").last.get_by_role("button", name="Soumettre").click()
-    expect(page.get_by_text("2 décembre 2026 — Toute la journée")).to_be_visible()
+    expect(page.get_by_text(f"{long_date_fr(declared_day)} — Toute la journée")).to_be_visible()
     received = _wait_for(lambda: declared(school_bus.default_channel).get(no_ack=True), 15)
     assert received.payload["type"] == "AbsenceDeclared" and received.payload["data"]["student_id"] == LEA
 
     # A new absence shows on the open page without reload.
-    live = absence(LEA, SCHOOL_A, "2026-11-20")
+    live = absence(LEA, SCHOOL_A, last_school_day(last_school_day()))
     publish([live], amqp_url)
     expect(page.locator(".live-banner")).to_be_visible(timeout=5_000)
     expect(page.locator(f"[data-absence='{live.data['absence_id']}']")).to_be_visible(timeout=5_000)
@@ -196,16 +201,27 @@ def parent(page, portal, amqp_url):
 
 
 def other_parent(page, portal, amqp_url):
+    """A child of another family, with an absence recorded, that this parent reaches by address
+    only: set up here, in a board of its own, so that the scenario stands alone."""
+    board = f"css-e2e-{uuid.uuid4().hex[:8]}"
+    school, number = f"{board}.ecole", "3333333"
+    child = f"{board}.{number}"
+    publish(school_events(board, school) + child_events(board, school, number, "Léa",
+                                                        f"famille.{uuid.uuid4().hex[:10]}@example.org")
+            + [absence(child, school)], amqp_url)
     email = f"autre.{uuid.uuid4().hex[:10]}@example.org"
     page.goto(f"{portal.url}/")
     _create_account(page, None, email)
     _log_in(page, portal, email)
-    for path in (f"/enfants/{LEA}", f"/enfants/{LEA}/absences", f"/enfants/{NOAH}/record"):
+    token = page.evaluate("() => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage).find(k => k.startsWith('oidc.user'))) ).access_token")
+    # linking lists the new board once it has taken in the school's batch, the child with it
+    _wait_for(lambda: board in json.dumps(request(portal.url, "GET", f"/api/v1/organisations?query={board}",
+                                                  token)[2]) or None, 15)
+    for path in (f"/enfants/{child}", f"/enfants/{child}/absences", f"/enfants/{child}/record"):
         page.goto(portal.url + path)
         expect(page.get_by_role("heading", name="Cette page n'existe pas.")).to_be_visible()
         expect(page.get_by_text("Léa")).to_have_count(0)
-    token = page.evaluate("() => JSON.parse(sessionStorage.getItem(Object.keys(sessionStorage).find(k => k.startsWith('oidc.user'))) ).access_token")
-    status, _, body = request(portal.url, "GET", f"/api/v1/children/{LEA}/absences", token)
+    status, _, body = request(portal.url, "GET", f"/api/v1/children/{child}/absences", token)
     assert status == 404 and body["code"] == "child_not_found"
 
 
@@ -236,6 +252,7 @@ def main(journey: str, portal_url: str, amqp_url: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(locale="fr-CA", viewport=DESKTOP, accept_downloads=True)
+        follow_school_clock(context)
         page = context.new_page()
         page.set_default_timeout(15_000)
         try:

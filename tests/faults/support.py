@@ -13,7 +13,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import eventlet
@@ -25,6 +25,7 @@ import contracts
 from contracts import Envelope
 from contracts.publish import EXAMPLES, PublishError, send
 from servicekit import store
+from servicekit.schooltime import school_today
 from tests.support import stop_processes
 
 REPO = Path(__file__).resolve().parents[2]
@@ -154,7 +155,7 @@ class School:
 
 def declaration(n: int, tag: str) -> Envelope:
     """An own event of attendance: a parent's declaration, on a stream of its own."""
-    day = date(2026, 11, 24) + timedelta(days=n % 60)
+    day = school_today() + timedelta(days=1 + n % 60)
     return Envelope.new("AbsenceDeclared", "attendance", f"css-faults.{tag}-d{n}", {
         "declaration_id": str(uuid.uuid4()), "student_id": f"css-faults.{tag}-d{n}",
         "school_id": "css-faults.ecole", "parent_id": str(uuid.uuid4()), "start_date": day, "end_date": day,

@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from datetime import date
 
 import eventlet
 import eventlet.wsgi
@@ -18,6 +19,7 @@ from keycloak import KeycloakAdmin, KeycloakOpenID
 
 import contracts
 from contracts.publish import publish
+from scripts.school_calendar import around, last_school_day
 
 PASSWORD = "Portail-Test-2026!"
 
@@ -129,8 +131,9 @@ def school_events(org_id: str, school_id: str, tiles=("messages", "absences", "r
     school["school"] = dict(school["school"], id=school_id, name=f"École {school_id.split('.')[-1]}",
                             tiles=list(tiles))
     with open(os.path.join(os.path.dirname(contracts.__file__), "examples", "SchoolCalendarPublished.json")) as f:
-        calendar = json.load(f)["data"]
-    return [sis("SchoolRegistered", school), sis("SchoolCalendarPublished", dict(calendar, school_id=school_id))]
+        reasons = json.load(f)["data"]["absence_reasons"]
+    return [sis("SchoolRegistered", school)] + [sis("SchoolCalendarPublished", year.calendar(school_id, reasons))
+                                                for year in around()]
 
 
 def child_events(org_id: str, school_id: str, number: str, first_name: str, guardian_email: str) -> list:
@@ -151,10 +154,11 @@ def parent_verified(parent_id: str, email: str) -> contracts.Envelope:
                                   {"parent_id": parent_id, "email": email, "locale": "fr"}, "tests-gateway")
 
 
-def absence(student_id: str, school_id: str, day: str = "2026-11-16") -> contracts.Envelope:
+def absence(student_id: str, school_id: str, day: date | None = None) -> contracts.Envelope:
+    """An absence the school recorded, by default on the last school day."""
     return sis("AbsenceRecorded", {
         "absence_id": f"abs-{uuid.uuid4().hex[:10]}", "student_id": student_id, "school_id": school_id,
-        "date": day, "kind": "absence", "period": "full_day", "period_number": None, "start_time": None,
+        "date": day or last_school_day(), "kind": "absence", "period": "full_day", "period_number": None, "start_time": None,
         "end_time": None, "minutes_late": None, "reason_code": None, "requires_justification": True})
 
 

@@ -6,10 +6,13 @@ from urllib.parse import urlparse
 
 import pytest
 
+from scripts.school_calendar import next_school_day
 from services.attendance.service import AttendanceService
 from services.linking.service import LinkingService
 from tests.gateway.stack import absence, child_events, linked_family, parent_verified, publish, request, school_events
 from tests.support import eventually
+
+pytestmark = pytest.mark.school_clock
 
 API = "/api/v1"
 ORG, SCHOOL = "css-gw", "css-gw.ecole-a"
@@ -75,7 +78,7 @@ def test_a_child_that_is_not_the_parents_is_not_found_like_one_that_does_not_exi
         assert other[0] == nobody[0] == 404
         assert other[2] == nobody[2] and other[2]["code"] == "child_not_found"
     status, _, _ = request(gateway.url, "POST", f"{API}/children/{STUDENT}/absences/declarations", token_b,
-                           {"start_date": "2026-12-01", "kind": "full_day", "reason_code": "MAL"})
+                           {"start_date": next_school_day().isoformat(), "kind": "full_day", "reason_code": "MAL"})
     assert status == 404
 
 

@@ -16,6 +16,8 @@ from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
 from tests.support import eventually
 
+pytestmark = pytest.mark.school_clock
+
 SCHOOL = "css-test.ecole-secondaire"
 YEAR = school_year_of(school_today())
 LAST_YEAR = f"{int(YEAR[:4]) - 1}-{YEAR[:4]}"

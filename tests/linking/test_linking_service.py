@@ -20,9 +20,12 @@ from contracts.publish import publish
 from services.attendance.service import AttendanceService
 from services.linking import projections
 from services.linking.domain import school_today
+from servicekit.schooltime import school_year_of
 from services.linking.service import LinkingService
 from servicekit.errors import Conflict, DomainError, NotFound, TooManyAttempts
 from tests.support import eventually
+
+pytestmark = pytest.mark.school_clock
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -301,7 +304,7 @@ def test_five_failures_on_one_child_lock_the_child_for_every_parent(rpc, amqp_ur
 
 @pytest.mark.parametrize("changes, code, field", [
     ({"org_id": "css-nowhere"}, "organisation_not_found", "org_id"),
-    ({"birth_date": (date.today() + timedelta(days=2)).isoformat()}, "birth_date_in_future", "birth_date"),
+    ({"birth_date": (school_today() + timedelta(days=2)).isoformat()}, "birth_date_in_future", "birth_date"),
     ({"birth_date": "2018-02-30"}, "invalid_date", "birth_date"),
     ({"last_name": "x" * 200}, "invalid_length", "last_name"),
     ({"first_name": ""}, "required", "first_name"),
@@ -460,7 +463,7 @@ def test_the_record_shows_subjects_teachers_published_emails_and_transport(rpc, 
     student = linked_family(board, parent)
     sid = student["student_id"]
     board.send(
-        sis("CourseAssigned", sid, student_id=sid, school_year="2026-2027", courses=[
+        sis("CourseAssigned", sid, student_id=sid, school_year=school_year_of(school_today()), courses=[
             {"code": "FRA132", "name": "Français", "teacher_name": "Lisanne Tannahill",
              "teacher_email": "l.tannahill@example.org", "group": "301"},
             {"code": "ANG132", "name": "Anglais", "teacher_name": "Robert Parant", "teacher_email": None,
@@ -474,7 +477,7 @@ def test_the_record_shows_subjects_teachers_published_emails_and_transport(rpc, 
         ("Lisanne Tannahill", "l.tannahill@example.org"), ("Robert Parant", None)]
     assert record["transport"] == {"route": "Circuit 42", "stop": "Rue des Pins", "morning_pickup": "07:32",
                                    "afternoon_dropoff": "15:48"}
-    assert record["student"]["birth_date"] == "2018-08-05" and record["school_year"] == "2026-2027"
+    assert record["student"]["birth_date"] == "2018-08-05" and record["school_year"] == school_year_of(school_today())
     contact = rpc.linking.contact(parent[0], sid)
     assert contact["school"]["principal_name"] == "Hélène Tremblay"
     assert contact["school"]["contacts"][0]["role"] == "Secrétariat" and contact["org"]["name"] == board.name
@@ -532,8 +535,13 @@ def test_a_correction_request_reaches_the_school_and_the_parent_follows_it(rpc, 
     assert (refused.value.code, refused.value.field) == ("invalid_choice", "field")
 
 
-def open_period(board, opens_on, closes_on, year="2027-2028"):
-    board.send(sis("ReenrollmentOpened", board.org_id, org_id=board.org_id, school_year=year,
+def next_school_year() -> str:
+    start = int(school_year_of(school_today())[:4]) + 1
+    return f"{start}-{start + 1}"
+
+
+def open_period(board, opens_on, closes_on):
+    board.send(sis("ReenrollmentOpened", board.org_id, org_id=board.org_id, school_year=next_school_year(),
                    opens_on=opens_on, closes_on=closes_on))
     board.settled()
 
@@ -555,8 +563,8 @@ def test_the_principal_guardian_answers_reenrolment_once_during_the_period(rpc, 
     with pytest.raises(DomainError) as not_principal:
         rpc.linking.submit_reenrollment(other_id, sid, "decline")
     assert not_principal.value.code == "not_principal_guardian"
-    assert rpc.linking.submit_reenrollment(parent[0], sid, {"decision": "confirm"}) == {"school_year": "2027-2028",
-                                                                         "decision": "confirm"}
+    assert rpc.linking.submit_reenrollment(parent[0], sid, {"decision": "confirm"}) == {
+        "school_year": next_school_year(), "decision": "confirm"}
     sent = eventually(lambda: listener("ReenrollmentSubmitted"))
     assert sent[0]["data"]["decision"] == "confirm" and sent[0]["data"]["parent_id"] == parent[0]
     with pytest.raises(Conflict):
