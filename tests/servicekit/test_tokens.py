@@ -101,11 +101,19 @@ def test_an_expired_token_is_refused(verifier, token_of):
     assert refused(verifier, tokens["access_token"]) == "expired"
 
 
-def test_a_token_found_good_is_refused_once_it_expires(verifier, token_of):
+def test_a_token_found_good_is_refused_once_it_expires(verifier, token_of, monkeypatch):
     token = token_of(lifespan=2)["access_token"]
-    assert verifier.verify(token) == verifier.verify(token)  # the second from memory
-    time.sleep(3.5)
+    checked, fetched = [], []
+    check, fetch = verifier._check, verifier._fetch
+    monkeypatch.setattr(verifier, "_check", lambda t: checked.append(t) or check(t))
+    monkeypatch.setattr(verifier, "_fetch", lambda: fetched.append(1) or fetch())
+    claims = verifier.verify(token)
+    for _ in range(5):  # a page of calls: the token from memory, its signature not checked again
+        assert verifier.verify(token) == claims
+    assert (len(checked), len(fetched)) == (1, 1)
+    time.sleep(3.5)  # until Keycloak's expiry of the token (2 s) has passed: no clock to move here
     assert refused(verifier, token) == "expired"
+    assert (len(checked), len(fetched)) == (2, 1)  # checked again once its time is up; the keys kept
 
 
 def test_a_token_for_another_audience_is_refused(verifier, token_of):
