@@ -28,6 +28,7 @@ from email.utils import formataddr, make_msgid
 
 import eventlet
 from nameko.extensions import DependencyProvider
+from prometheus_client import Counter
 from sqlalchemy import select, update
 
 from servicekit.database import make_engine
@@ -41,6 +42,9 @@ DEFAULT_FROM = "ne-pas-repondre@portail-parents.local"
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 MAIL_DOMAIN = "portail-parents.local"
 UNSUBSCRIBE_PATH = "/api/v1/notifications/unsubscribe/"  # gateway/routes.py
+
+# Once per process, however many containers a test starts (as servicekit.ops.metrics_for).
+MAILS = Counter("portal_notices_mails_total", "Mails of the outbox: sent, put off, or failed for good.", ["outcome"])
 
 
 class MailNotSent(Exception):
@@ -172,12 +176,15 @@ class Postman(DependencyProvider):
                 log.warning("mail to parent %s not sent (%s); try %d at %s", parent_id, exc, attempts + 1,
                             retry_at.isoformat())
                 self._mark(conn, grouped, attempts=attempts, next_try_at=retry_at, last_error=str(exc))
+                MAILS.labels("put_off").inc()
                 continue
             self._mark(conn, grouped, sent_at=datetime.now(timezone.utc), last_error=None)
+            MAILS.labels("sent").inc()
 
     def _fail(self, conn, parent_id: str, rows, reason: str) -> None:
         """A mail that will never go: set aside with its reason (no value of the mail in it)."""
         log.warning("mail to parent %s failed for good (%s)", parent_id, reason)
+        MAILS.labels("failed").inc()
         self._mark(conn, rows, attempts=rows[0].attempts + 1, failed_at=datetime.now(timezone.utc), last_error=reason)
 
     def _message_for(self, parent_id: str, what: str, rows) -> EmailMessage:

@@ -12,6 +12,7 @@ from datetime import date, time
 from urllib.parse import quote
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from contracts.publish import publish
@@ -240,6 +241,7 @@ def test_a_mail_that_cannot_be_built_fails_alone_and_every_other_goes_exactly_on
     publish([events.message({"scope": "org", "org_id": org})], amqp_url)
     eventually(lambda: all(outbox_rows(database, f.parent_id) for f in families))
     poisoned, others = families[3], families[:3] + families[4:]
+    failed_before = REGISTRY.get_sample_value("portal_notices_mails_total", {"outcome": "failed"}) or 0
     parent_ids = [f.parent_id for f in families]
     with database.begin() as conn:
         # A title with a line separator, as a school system could send it: no header may hold it.
@@ -251,6 +253,7 @@ def test_a_mail_that_cannot_be_built_fails_alone_and_every_other_goes_exactly_on
     failed = eventually(lambda: outbox_rows(database, poisoned.parent_id)[0].failed_at
                         and outbox_rows(database, poisoned.parent_id)[0])
     assert failed.sent_at is None and failed.last_error == "cannot be built: ValueError" and failed.attempts == 1
+    assert REGISTRY.get_sample_value("portal_notices_mails_total", {"outcome": "failed"}) == failed_before + 1
     eventually(lambda: all(outbox_rows(database, f.parent_id)[0].sent_at for f in others))
     assert [len(received(f.email)) for f in others] == [1] * 5 and received(poisoned.email) == []
 
