@@ -6,9 +6,9 @@ would publish them, so that a local portal has living children to show.
 
 Writes JSON lines of `sis` events (full envelopes, each validated with `contracts.parse`):
 2 boards, 5 schools (primary and secondary), the calendars of last, this and next school year
-with Québec's holidays, about 200 students with valid student numbers and permanent codes, their
-guardians, a few PINs, courses and teachers, transport, recent absences, bulletins of this year
-and last, homework, statements of account and payments, messages and resources.
+(scripts/school_calendar.py), about 200 students with valid student numbers and permanent codes,
+their guardians, a few PINs, courses and teachers, transport, recent absences, bulletins of this
+year and last, homework, statements of account and payments, messages and resources.
 
 The story is told around `today` (by default the school's today, `servicekit.schooltime`): each
 fact has its date, and what has not happened by today is not published. In the summer the story
@@ -31,7 +31,6 @@ import random
 import sys
 import unicodedata
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 
 # Run as a plain script from anywhere: the contracts package lives at the repository's top.
@@ -39,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import contracts  # noqa: E402
 from contracts.envelope import subject_of  # noqa: E402
-from servicekit.schooltime import school_today  # noqa: E402
-from services.grades.domain import school_year_of  # noqa: E402
+from scripts.school_calendar import school_year as school_calendar  # noqa: E402
+from servicekit.schooltime import school_today, school_year_of  # noqa: E402
 
 DEMO_EMAIL = "parent.demo@example.org"
 PIN_DEMO_EMAIL = "parent.nip@example.org"
@@ -108,7 +107,7 @@ ASSIGNMENTS = ["Situation d'apprentissage et d'évaluation", "Contrôle", "Proje
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
           "octobre", "novembre", "décembre"]
 WEEKDAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
-MONDAY, THURSDAY, FRIDAY = 0, 3, 4
+MONDAY, THURSDAY = 0, 3
 DAY = dt.timedelta(days=1)
 
 
@@ -135,76 +134,6 @@ def french_date(day):
     return f"{WEEKDAYS[day.weekday()]} {'1er' if day.day == 1 else day.day} {MONTHS[day.month - 1]}"
 
 
-def on_or_before(day, weekday):
-    return day - dt.timedelta(days=(day.weekday() - weekday) % 7)
-
-
-def nth_weekday(year, month, weekday, n):
-    """The n-th given weekday of a month; n = -1: the last."""
-    if n < 0:
-        return on_or_before(dt.date(year + month // 12, month % 12 + 1, 1) - DAY, weekday)
-    first = dt.date(year, month, 1)
-    return first + dt.timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
-
-
-def easter(year):
-    """Easter Sunday (the anonymous Gregorian algorithm)."""
-    a, b, c = year % 19, year // 100, year % 100
-    d, e = divmod(b, 4)
-    g = (8 * b + 13) // 25
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 (the algorithm's own names)
-    m = (a + 11 * h + 22 * l) // 451
-    month, day = divmod(h + l - 7 * m + 114, 31)
-    return dt.date(year, month, day + 1)
-
-
-@dataclass(frozen=True)
-class Calendar:
-    start: int  # the year the school year begins
-    first_day: dt.date
-    last_day: dt.date
-    days_off: dict  # date -> label
-
-    @property
-    def school_year(self):
-        return f"{self.start}-{self.start + 1}"
-
-    def school_days(self):
-        day = self.first_day
-        while day <= self.last_day:
-            if day.weekday() < 5 and day not in self.days_off:
-                yield day
-            day += DAY
-
-
-def school_calendar(start):
-    """A typical CSS calendar of the school year beginning in `start`: from the last Thursday of
-    August to June 22 (or the Friday before), less Québec's statutory holidays, the breaks and the
-    pedagogical days (a day that is two of them keeps its first label)."""
-    end = start + 1
-    off = {}
-    for day, label in [(nth_weekday(start, 9, MONDAY, 1), "Fête du Travail"),
-                       (nth_weekday(start, 10, MONDAY, 2), "Action de grâce"),
-                       (easter(end) - 2 * DAY, "Vendredi saint"),
-                       (easter(end) + DAY, "Lundi de Pâques"),
-                       (on_or_before(dt.date(end, 5, 24), MONDAY), "Journée nationale des patriotes"),
-                       *[(dt.date(start, 12, 23) + n * DAY, "Vacances des Fêtes") for n in range(14)],
-                       *[(nth_weekday(end, 3, MONDAY, 1) + n * DAY, "Semaine de relâche")
-                         for n in range(5)],
-                       *[(nth_weekday(year, month, FRIDAY, n), PEDAGOGICAL_DAY)
-                         for year, month, n in ((start, 9, 4), (start, 10, 4), (start, 11, 2),
-                                                (start, 11, 4), (end, 1, -1), (end, 2, 3),
-                                                (end, 4, 4))]]:
-        if day.weekday() < 5:
-            off.setdefault(day, label)
-    last_day = dt.date(end, 6, 22)
-    return Calendar(start, on_or_before(dt.date(start, 8, 31), THURSDAY),
-                    last_day if last_day.weekday() < 5 else on_or_before(last_day, FRIDAY),
-                    dict(sorted(off.items())))
-
-
 class Demo:
     """Builds the events in a deterministic order. The population (schools, families, children)
     comes from one generator seeded with `seed` alone and each child's story from a generator of
@@ -217,6 +146,7 @@ class Demo:
         start = int(school_year_of(self.today)[:4])
         if self.today < school_calendar(start).first_day:
             start -= 1  # the summer: the story is the school year that just ended
+        self.start = start
         self.last_year, self.year, self.next_year = (school_calendar(start + n) for n in (-1, 0, 1))
         self.past_days = [day for calendar in (self.last_year, self.year)
                           for day in calendar.school_days() if day < self.today]
@@ -276,21 +206,15 @@ class Demo:
                                   "email": f"secretariat.{key}@{board['domain']}"}],
                     "tiles": tiles}})
                 for calendar in (self.last_year, self.year, self.next_year):
-                    self.emit("SchoolCalendarPublished", {
-                        "school_id": school_id, "school_year": calendar.school_year,
-                        "first_day": calendar.first_day, "last_day": calendar.last_day,
-                        "days_off": [{"date": day, "label": label}
-                                     for day, label in calendar.days_off.items()],
-                        "day_start": "08:00" if level == "secondary" else "08:10",
-                        "day_end": "15:30" if level == "secondary" else "15:05",
-                        "absence_reasons": [{"code": c, "label_fr": fr, "label_en": en}
-                                            for c, fr, en in REASONS]})
+                    self.emit("SchoolCalendarPublished", calendar.calendar(
+                        school_id, [{"code": c, "label_fr": fr, "label_en": en} for c, fr, en in REASONS],
+                        *(("08:00", "15:30") if level == "secondary" else ("08:10", "15:05"))))
                 self.emit("SchoolSettingsChanged", {
                     "school_id": school_id, "show_group_averages": school_id not in AVERAGES_HIDDEN,
                     "show_assignment_results": school_id not in ASSIGNMENTS_HIDDEN})
             opens, closes = board["reenrolment"]
             self.emit("ReenrollmentOpened", {
-                "org_id": board["id"], "school_year": self.next_year.school_year,
+                "org_id": board["id"], "school_year": self.next_year.name,
                 "opens_on": self.today + opens * DAY, "closes_on": self.today + closes * DAY})
 
     # --- students and families ---------------------------------------------------------------
@@ -300,7 +224,7 @@ class Demo:
         first_name = first_name or self.rng.choice(GIRLS if girl else BOYS)
         last_name = last_name or self.rng.choice(LAST_NAMES)
         if birth_date is None:  # 6 years old by September 30 in the first year of primary
-            born_from = dt.date(self.year.start - 7 - (GRADES.index(grade) - GRADES.index("P1")), 10, 1)
+            born_from = dt.date(self.start - 7 - (GRADES.index(grade) - GRADES.index("P1")), 10, 1)
             birth_date = born_from + dt.timedelta(days=self.rng.randrange(365))
         number = f"{self.rng.randrange(1_000_000, 10_000_000)}"
         while number in self.student_numbers:
@@ -352,7 +276,7 @@ class Demo:
 
     def born(self, years_before, month, day):
         """A demo child's birth date, so that the child stays in its grade whatever the year."""
-        return dt.date(self.year.start - years_before, month, day)
+        return dt.date(self.start - years_before, month, day)
 
     def demo_family(self):
         """The documented demo parents: one with a primary child at the CSS and a secondary 5
@@ -397,7 +321,7 @@ class Demo:
         subjects = PRIMARY_SUBJECTS if level == "primary" else SECONDARY_SUBJECTS
         teachers = rng.sample(TEACHERS, len(subjects))
         domain = school["board"]["domain"]
-        self.emit("CourseAssigned", {"student_id": sid, "school_year": self.year.school_year, "courses": [
+        self.emit("CourseAssigned", {"student_id": sid, "school_year": self.year.name, "courses": [
             {"code": f"{code}{student['grade'][1]}", "name": name, "teacher_name": teacher,
              "teacher_email": (f"{slug(teacher.split()[0])}.{slug(teacher.split()[-1])}@{domain}"
                                if rng.random() < 0.6 else None),
@@ -429,7 +353,7 @@ class Demo:
                 entries.append({"day": day, "start": start, "end": end,
                                 "course_code": f"{code}{student['grade'][1]}", "course_name": name,
                                 "room": f"{'ABC'[slot % 3]}-{100 + 10 * slot + day}"})
-        self.emit("TimetablePublished", {"student_id": sid, "school_year": self.year.school_year,
+        self.emit("TimetablePublished", {"student_id": sid, "school_year": self.year.name,
                                          "cycle_length": 9, "entries": entries})
         rng = self.rng_of(sid, "detention")
         if featured:  # one to attend in the agenda's week: detentions are on Thursdays
@@ -481,28 +405,29 @@ class Demo:
         before = GRADES[GRADES.index(grade) - 1]
         years = [(self.last_year, before)] if before[0] == grade[0] else []
         for calendar, grade_then in years + [(self.year, grade)]:
-            marks = {code: mark for (code, _), mark in zip(subjects, self.rng_of(sid, calendar.start).choices(
-                range(62, 92), k=len(subjects)))}
+            start = calendar.first_day.year
+            marks = {code: mark for (code, _), mark in zip(
+                subjects, self.rng_of(sid, start).choices(range(62, 92), k=len(subjects)))}
             for kind, term, years_on, month, day in BULLETINS:
-                visible = dt.date(calendar.start + years_on, month, day)
+                visible = dt.date(start + years_on, month, day)
                 if visible - PUBLISHED_AHEAD > self.today:
                     continue
-                bulletin_id = f"bul-{calendar.start}-{term or 0}-{sid}"
+                bulletin_id = f"bul-{start}-{term or 0}-{sid}"
                 rng = self.rng_of(bulletin_id)
                 self.emit("BulletinPublished", {
                     "bulletin_id": bulletin_id, "student_id": sid,
-                    "school_id": school_id, "school_year": calendar.school_year, "kind": kind,
+                    "school_id": school_id, "school_year": calendar.name, "kind": kind,
                     "term": term, "visible_from": visible,
                     "subjects": [subject_result(rng, code, name, marks[code] + rng.randrange(-5, 6)
                                                 if term else None)
                                  for code, name in subjects]})
-            visible = dt.date(calendar.start + 1, 7, 6)
+            visible = dt.date(start + 1, 7, 6)
             for exam_code, subject in MINISTRY_EXAMS.get(grade_then, ()):
                 if visible - PUBLISHED_AHEAD <= self.today:
-                    result_id = f"mee-{calendar.start + 1}-{exam_code}-{sid}"
+                    result_id = f"mee-{start + 1}-{exam_code}-{sid}"
                     self.emit("MinistryResultPublished", {
                         "result_id": result_id, "student_id": sid,
-                        "school_id": school_id, "school_year": calendar.school_year,
+                        "school_id": school_id, "school_year": calendar.name,
                         "exam_code": exam_code, "subject_name": subject, "grade": grade_then,
                         "mark": self.rng_of(result_id).randrange(58, 96), "passed": True,
                         "visible_from": visible})
@@ -518,8 +443,10 @@ class Demo:
                 "out_of": 20, "weight": 10, "group_average": rng.randrange(65, 80), "comment": None})
 
     def homework(self, student, subjects, featured):
-        """Given on the last school day, due on the next one; a featured child also has a lesson
-        to study for the week after. In the summer, what was due at the end of the year."""
+        """Given on the last school day (the first one: today), due on the next one; a demo
+        family's child also has a lesson to study for the week after. In the summer, what was due
+        at the end of the year."""
+        assigned = max(self.past_days[-1], self.year.first_day)
         due = self.next_day or self.year.last_day
         later = next((day for day in self.year.school_days() if day >= due + 7 * DAY), due)
         work = [("homework", "Exercices du chapitre 4", "Pages 112 à 115, numéros impairs.", due)]
@@ -527,19 +454,20 @@ class Demo:
             work.append(("lesson", "Étudier le vocabulaire de la semaine",
                          "Dictée le jour de la remise.", later))
         for n, (kind, title, description, due_on) in enumerate(work):
-            homework_id = f"dev-{self.past_days[-1]:%Y%m%d}-{n}-{student['student_id']}"
+            homework_id = f"dev-{assigned:%Y%m%d}-{n}-{student['student_id']}"
             code, name = self.rng_of(homework_id).choice(subjects)
             self.emit("HomeworkPublished", {
                 "homework_id": homework_id,
                 "student_id": student["student_id"], "school_id": student["school_id"],
                 "subject_code": code, "subject_name": name, "kind": kind, "title": title,
-                "description": description, "assigned_on": self.past_days[-1], "due_on": due_on})
+                "description": description, "assigned_on": assigned, "due_on": due_on})
 
     def statements(self, student, school, payer, plan):
-        """School fees billed before the year starts and reissued after a first payment; daycare
-        billed each month for the last one, with the RL-24 of the last tax year."""
+        """School fees billed before the year starts and reissued after a first payment; the
+        sports programme of some secondary students; daycare billed each month for the last one,
+        with the RL-24 of the last tax year."""
         first = self.year.first_day
-        rng = self.rng_of(student["student_id"], "statements", self.year.start)
+        rng = self.rng_of(student["student_id"], "statements", self.start)
         lines = [{"description": "Matériel didactique", "amount_cents": rng.randrange(60, 140) * 100},
                  {"description": "Sorties éducatives", "amount_cents": rng.randrange(2, 6) * 1000}]
         total = sum(line["amount_cents"] for line in lines)
@@ -547,9 +475,14 @@ class Demo:
         plans = {"unpaid": [], "paid": [(first - 3 * DAY, total)], "half": [(first - 3 * DAY, half)],
                  "in two": [(first - 3 * DAY, half), (first + 30 * DAY, total - half)]}
         payments = plans[plan or rng.choice(list(plans))]
-        self.bill(student, school, payer, "school", self.year.school_year, lines,
+        self.bill(student, school, payer, "school", self.year.name, lines,
                   [first - 10 * DAY] + ([first + 5 * DAY] if payments else []), payments,
                   first + 35 * DAY, "01")
+        if school["level"] == "secondary" and (plan or rng.random() < 0.2):
+            fee = rng.randrange(300, 600) * 100  # half paid after the statement: billing takes it off
+            self.bill(student, school, payer, "sports", self.year.name,
+                      [{"description": "Programme Intersport", "amount_cents": fee}],
+                      [first - 10 * DAY], [(first - 3 * DAY, fee // 2)], first + 35 * DAY, "03")
         if school["level"] != "primary" or not (plan or rng.random() < 0.4):
             return
         months = sorted({(day.year, day.month) for day in self.past_days
@@ -629,8 +562,8 @@ class Demo:
                 "resource_id": f"{board['id']}.calendrier", "audience": {
                     "scope": "org", "org_id": board["id"], "school_id": None, "group": None,
                     "student_id": None},
-                "title": f"Calendrier scolaire {self.year.school_year}", "kind": "document",
-                "url": f"https://{board['domain']}/documents/calendrier-{self.year.school_year}.pdf",
+                "title": f"Calendrier scolaire {self.year.name}", "kind": "document",
+                "url": f"https://{board['domain']}/documents/calendrier-{self.year.name}.pdf",
                 "description": None})
             for key, name, level, _ in board["schools"]:
                 school_id = f"{board['id']}.{key}"

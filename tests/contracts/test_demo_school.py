@@ -12,6 +12,7 @@ import pytest
 
 import contracts
 from contracts.publish import read_batch
+from scripts.school_calendar import school_year
 from services.attendance import agenda
 from services.attendance.domain import SchoolCalendar
 from services.billing import domain as billing
@@ -126,17 +127,13 @@ def test_two_boards_five_schools_both_levels(demo):
         "2025-2026": 5, "2026-2027": 5, "2027-2028": 5}
 
 
-def test_the_calendar_is_computed_for_each_year():
-    assert demo_school.easter(2027) == dt.date(2027, 3, 28)
-    calendar = demo_school.school_calendar(2026)
-    assert (calendar.first_day, calendar.last_day) == (dt.date(2026, 8, 27), dt.date(2027, 6, 22))
-    assert [day.isoformat() for day, label in calendar.days_off.items()
-            if label == demo_school.PEDAGOGICAL_DAY] == [
-        "2026-09-25", "2026-10-23", "2026-11-13", "2026-11-27", "2027-01-29", "2027-02-19",
-        "2027-04-23"]
-    assert calendar.days_off[dt.date(2027, 3, 26)] == "Vendredi saint"
-    assert calendar.days_off[dt.date(2027, 5, 24)] == "Journée nationale des patriotes"
-    assert calendar.days_off[DAYS["pedagogical day"]] == demo_school.PEDAGOGICAL_DAY
+def test_the_days_are_what_they_say():
+    this_year = school_year(2026)
+    assert this_year.is_school_day(DAYS["school day"]) and this_year.is_school_day(DAYS["first day of school"])
+    assert DAYS["first day of school"] == this_year.first_day
+    assert DAYS["Saturday"].weekday() == 5
+    assert this_year.days_off[DAYS["pedagogical day"]] == demo_school.PEDAGOGICAL_DAY
+    assert this_year.last_day < DAYS["summer"] < school_year(2027).first_day
 
 
 def test_about_two_hundred_students_with_unique_numbers_and_consistent_permanent_codes(demo):
@@ -252,6 +249,7 @@ def test_statements_and_payments_agree_no_payment_counted_twice(story):
 @pytest.mark.parametrize("email", [demo_school.DEMO_EMAIL, demo_school.PIN_DEMO_EMAIL])
 def test_each_demo_family_has_the_whole_story(story, email):
     today, children = story.today, story.families()[email]
+    secondary = [c for c in children if c["grade"].startswith("S")]
     ids = {child["student_id"] for child in children}
     schools = {child["school_id"] for child in children}
     settings = {s["school_id"]: s for s in story.data("SchoolSettingsChanged")}
@@ -283,7 +281,9 @@ def test_each_demo_family_has_the_whole_story(story, email):
     # assignment results the school shows
     assert any(settings[r["school_id"]]["show_assignment_results"]
                for r in story.data("AssignmentResultPublished", ids))
-    # a daycare statement and the RL-24
+    # a daycare statement and the RL-24; the secondary student's sports programme
+    kinds = {s["kind"] for s in story.data("StatementIssued", ids)}
+    assert kinds == ({"school", "daycare", "sports"} if secondary else {"school", "daycare"})
     daycare = [s for s in story.data("StatementIssued", ids) if s["kind"] == "daycare"]
     assert daycare and any(r["form"] == "RL-24" and r["student_id"] in {s["student_id"] for s in daycare}
                            for r in story.data("TaxReceiptIssued", ids))
@@ -296,7 +296,6 @@ def test_each_demo_family_has_the_whole_story(story, email):
     # a school bus
     assert story.data("TransportAssigned", ids)
     # a secondary child: the timetable of the week with a detention; ministry results in sec. 4-5
-    secondary = [c for c in children if c["grade"].startswith("S")]
     for child in secondary:
         sid, school_id = child["student_id"], child["school_id"]
         timetables = {t["school_year"]: agenda.Timetable(t["school_year"], t["cycle_length"], tuple(t["entries"]))
