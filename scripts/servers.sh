@@ -176,11 +176,14 @@ keycloak_ready() { curl -sf -o /dev/null "$PORTAL_KEYCLOAK_MGMT_URL/health/ready
 
 # The realms are code: when their files, or the values of the ${VARIABLES} they take from the
 # environment at import, change, Keycloak starts again from an empty database and imports them
-# (import skips a realm that already exists).
+# (import skips a realm that already exists). So does a change of the login theme (Keycloak keeps
+# it in memory) or of the portal's address that its links lead to.
 realms_fingerprint() {
     local name
     {
         cat "$PORTAL_REPO_DIR"/deploy/keycloak/*.json
+        (cd "$PORTAL_REPO_DIR/deploy/keycloak/themes" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
+        echo "PORTAL_PUBLIC_URL=${PORTAL_PUBLIC_URL:-}"
         for name in $(grep -oh '\${[A-Z_][A-Z0-9_]*' "$PORTAL_REPO_DIR"/deploy/keycloak/*.json | sort -u); do
             name=${name#??}
             echo "$name=${!name:-}"
@@ -217,7 +220,8 @@ run scripts/setup.sh"
     cp "$PORTAL_REPO_DIR"/deploy/keycloak/*.json "$PORTAL_KEYCLOAK_HOME/data/import/"
     say "starting Keycloak on 127.0.0.1:$PORTAL_KEYCLOAK_PORT (management $PORTAL_KEYCLOAK_MGMT_PORT)"
     # Production mode over plain HTTP, bound to loopback, one node with local caches (no clustering
-    # ports); the bootstrap admin is created on first start.
+    # ports); the bootstrap admin is created on first start. The login theme is read from this
+    # checkout (a theme folder needs no kc.sh build).
     KC_BOOTSTRAP_ADMIN_USERNAME="$PORTAL_KEYCLOAK_ADMIN" \
         KC_BOOTSTRAP_ADMIN_PASSWORD="$PORTAL_KEYCLOAK_ADMIN_PASSWORD" \
         JAVA_HOME="$PORTAL_JAVA_HOME" \
@@ -225,6 +229,7 @@ run scripts/setup.sh"
         --http-enabled=true --http-host=127.0.0.1 --http-port="$PORTAL_KEYCLOAK_PORT" \
         --http-management-port="$PORTAL_KEYCLOAK_MGMT_PORT" --hostname-strict=false --cache=local \
         --db-url="jdbc:h2:file:$keycloak_state/db/keycloakdb;NON_KEYWORDS=VALUE" \
+        --spi-theme--folder--dir="$PORTAL_REPO_DIR/deploy/keycloak/themes" \
         >>"$log" 2>&1 </dev/null 9>&- &
     echo $! >"$pid_dir/keycloak.pid"
     echo "$fingerprint" >"$keycloak_state/realms.pending"
