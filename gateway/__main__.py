@@ -20,7 +20,17 @@ from .app import Gateway, Settings  # noqa: E402
 MAX_CONNECTIONS = 5000  # open event streams and API requests, each one green thread
 
 
+def keys_url_from_env() -> str:
+    """Where the realm's signing keys are fetched: PORTAL_TOKEN_JWKS_URL, else Keycloak's own
+    address (PORTAL_KEYCLOAK_URL, in-cluster in Kubernetes), never the public issuer's host."""
+    keycloak = os.environ.get("PORTAL_KEYCLOAK_URL", "http://127.0.0.1:8180").rstrip("/")
+    realm = os.environ.get("PORTAL_KEYCLOAK_REALM", "portal")
+    return os.environ.get("PORTAL_TOKEN_JWKS_URL") or f"{keycloak}/realms/{realm}/protocol/openid-connect/certs"
+
+
 def settings_from_env() -> Settings:
+    """PORTAL_TOKEN_ISSUER is the issuer as browsers see it (the tokens' `iss`, and what /config
+    tells the web client); by default Keycloak's own address, which is right on one machine."""
     keycloak = os.environ.get("PORTAL_KEYCLOAK_URL", "http://127.0.0.1:8180")
     realm = os.environ.get("PORTAL_KEYCLOAK_REALM", "portal")
     dist = Path(os.environ.get("PORTAL_WEB_DIST") or Path(__file__).resolve().parent.parent / "web" / "dist")
@@ -37,7 +47,7 @@ def settings_from_env() -> Settings:
 def main() -> int:
     logs.configure("gateway")
     settings = settings_from_env()
-    gateway = Gateway(settings, TokenVerifier(settings.issuer, settings.audience))
+    gateway = Gateway(settings, TokenVerifier(settings.issuer, settings.audience, jwks_url=keys_url_from_env()))
     gateway.start()
     host = os.environ.get("PORTAL_GATEWAY_HOST", "127.0.0.1")
     port = int(os.environ.get("PORTAL_GATEWAY_PORT", "8000"))

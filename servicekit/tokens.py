@@ -36,13 +36,15 @@ class InvalidToken(Exception):
 
 class TokenVerifier:
     def __init__(self, issuer_url: str, audience: str, leeway: float = 5, refetch_interval: float = 30,
-                 timeout: float = 5, remembered: int = 10_000):
+                 timeout: float = 5, remembered: int = 10_000, jwks_url: str | None = None):
         self.issuer = issuer_url.rstrip("/")
         self.audience = audience
         self.leeway = leeway
         self.refetch_interval = refetch_interval
         self.timeout = timeout
-        self.jwks_url = f"{self.issuer}/protocol/openid-connect/certs"
+        # In a cluster the issuer is the public login host, while the keys are fetched from
+        # Keycloak's in-cluster address: the two are set apart there (gateway/__main__.py).
+        self.jwks_url = jwks_url or f"{self.issuer}/protocol/openid-connect/certs"
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
         self._lock = threading.Lock()

@@ -14,7 +14,12 @@ def selects(selector: dict, labels: dict) -> bool:
 
 def policy_problems(objects: list[dict]) -> list[str]:
     problems = []
-    pdbs, hpas, policies = (of_kind(objects, k) for k in ("PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy"))
+    pdbs, policies = of_kind(objects, "PodDisruptionBudget"), of_kind(objects, "NetworkPolicy")
+    # Scaled by an HorizontalPodAutoscaler of its own, or by KEDA's (a ScaledObject).
+    scaled = {h["spec"]["scaleTargetRef"]["name"] for h in of_kind(objects, "HorizontalPodAutoscaler")
+              if h["spec"]["scaleTargetRef"]["kind"] == "Deployment"}
+    scaled |= {s["spec"]["scaleTargetRef"]["name"] for s in of_kind(objects, "ScaledObject")
+               if s["spec"]["scaleTargetRef"].get("kind", "Deployment") == "Deployment"}
     for deployment in of_kind(objects, "Deployment"):
         name = deployment["metadata"]["name"]
         pod = deployment["spec"]["template"]
@@ -43,12 +48,17 @@ def policy_problems(objects: list[dict]) -> list[str]:
                 problems.append(f"{where}: capabilities not all dropped")
         if not any(selects(p["spec"]["selector"], labels) for p in pdbs):
             problems.append(f"{name}: no PodDisruptionBudget")
-        if not any(h["spec"]["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
-                   for h in hpas):
+        if name not in scaled:
             problems.append(f"{name}: no HorizontalPodAutoscaler")
         own = [p for p in policies if selects(p["spec"]["podSelector"], labels)]
         if not any(p["spec"].get("ingress") for p in own) or not any(p["spec"].get("egress") for p in own):
             problems.append(f"{name}: no NetworkPolicy of its own for ingress and egress")
+    # A budget that also counts a Job's pods (a migration's, done or failing) blocks node drains.
+    for job in of_kind(objects, "Job"):
+        labels = job["spec"]["template"]["metadata"]["labels"]
+        for pdb in pdbs:
+            if selects(pdb["spec"]["selector"], labels):
+                problems.append(f"{pdb['metadata']['name']}: PodDisruptionBudget selects the pods of Job {job['metadata']['name']}")
     if not any(p["spec"]["podSelector"] == {} and set(p["spec"]["policyTypes"]) == {"Ingress", "Egress"}
                and not p["spec"].get("ingress") and not p["spec"].get("egress") for p in policies):
         problems.append("namespace: no default-deny NetworkPolicy")
@@ -89,13 +99,21 @@ def _break_root(objects):
     return objects
 
 
+def _break_budget(objects):
+    pdb = next(o for o in objects if o["kind"] == "PodDisruptionBudget" and o["metadata"]["name"] == "portal-billing")
+    pdb["spec"]["selector"]["matchLabels"].pop("app.kubernetes.io/component")
+    return objects
+
+
 @pytest.mark.parametrize("breakage, expected", [
     (_break_probe, "portal-attendance/service: no livenessProbe on /healthz"),
     (_break_limits, "portal-gateway/gateway: no cpu limits"),
     (_break_security, "portal-notices/service: root filesystem is writable"),
     (_break_root, "portal-grades: pod may run as root"),
     (lambda o: _without(o, "PodDisruptionBudget", "portal-billing"), "portal-billing: no PodDisruptionBudget"),
-    (lambda o: _without(o, "HorizontalPodAutoscaler", "portal-linking"), "portal-linking: no HorizontalPodAutoscaler"),
+    (lambda o: _without(o, "ScaledObject", "portal-linking"), "portal-linking: no HorizontalPodAutoscaler"),
+    (lambda o: _without(o, "HorizontalPodAutoscaler", "portal-gateway"), "portal-gateway: no HorizontalPodAutoscaler"),
+    (_break_budget, "portal-billing: PodDisruptionBudget selects the pods of Job portal-migrate-billing"),
     (lambda o: _without(o, "NetworkPolicy", "portal-identity"),
      "portal-identity: no NetworkPolicy of its own for ingress and egress"),
     (lambda o: _without(o, "NetworkPolicy", "default-deny"), "namespace: no default-deny NetworkPolicy"),

@@ -5,7 +5,15 @@ that local runs import (deploy/keycloak/portal-realm.json), so that both import 
 
 Demo users stay out of the cluster. Each `${NAME}` placeholder of the realm file (Keycloak
 replaces them at import) is fed from the Secret portal-realm-secrets, key NAME, which is created
-outside the repository (docs/operations.md). tests/deploy checks the file is up to date.
+outside the repository (docs/operations.md); a placeholder with a default (`${NAME:default}`) may
+be left out of the Secret. tests/deploy checks the file is up to date.
+
+What differs from a local run, on purpose:
+- the web client's redirect URIs and origins name the base's host (https://parents.example.org);
+  each overlay puts its own host in (deploy/k8s/components/hosts);
+- social providers are imported disabled, as booleans (the operator's schema refuses a placeholder
+  there): an overlay turns one on with a patch once its client id and secret are in the Secret;
+- mail goes through the relay of the Secret portal-smtp, with STARTTLS and a login.
 """
 from __future__ import annotations
 
@@ -19,20 +27,63 @@ REPO = Path(__file__).resolve().parents[4]
 REALM_FILE = REPO / "deploy" / "keycloak" / "portal-realm.json"
 OUTPUT = Path(__file__).parent / "realm-import.yaml"
 # Environment variables are upper case; ${camelCase} are Keycloak's own message keys.
-PLACEHOLDER = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(?::[^}]*)?\}")
+PLACEHOLDER_WITH_DEFAULT = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)(:[^}]*)?\}")
 
 
-def realm_import() -> dict:
-    text = REALM_FILE.read_text(encoding="utf-8")
-    realm = json.loads(text)
+# The web client's address in the base; overlays replace the host (components/hosts).
+WEB_URL = "https://parents.example.org"
+# Keycloak's mail: the same relay and login as the notices service (Secret portal-smtp).
+SMTP_SERVER = {
+    "host": "${PORTAL_SMTP_HOST}",
+    "port": "${PORTAL_SMTP_PORT}",
+    "from": "${PORTAL_MAIL_FROM}",
+    "fromDisplayName": "Portail Parents",
+    "ssl": "false",
+    "starttls": "true",
+    "auth": "true",
+    "user": "${PORTAL_SMTP_USERNAME}",
+    "password": "${PORTAL_SMTP_PASSWORD}",
+}
+SMTP_KEYS = {"PORTAL_SMTP_HOST": "host", "PORTAL_SMTP_PORT": "port", "PORTAL_MAIL_FROM": "from",
+             "PORTAL_SMTP_USERNAME": "username", "PORTAL_SMTP_PASSWORD": "password"}
+
+
+def for_the_cluster(realm: dict) -> dict:
+    """The local realm turned into the cluster's (see the module's docstring)."""
     # Service accounts are configuration (a client's admin roles), not demo users: they stay.
     service_accounts = [u for u in realm.pop("users", []) if u.get("serviceAccountClientId")]
     if service_accounts:
         realm["users"] = service_accounts
-    names = sorted(set(PLACEHOLDER.findall(text)))
+    for client in realm.get("clients", []):
+        if client["clientId"] == "portal-web":
+            client["redirectUris"] = [f"{WEB_URL}/*"]
+            client["webOrigins"] = [WEB_URL]
+            client.setdefault("attributes", {})["post.logout.redirect.uris"] = f"{WEB_URL}/*"
+    for provider in realm.get("identityProviders", []):
+        provider["enabled"] = False
+    if "smtpServer" in realm:
+        realm["smtpServer"] = dict(SMTP_SERVER)
+    return realm
+
+
+def placeholder(name: str, optional: bool) -> dict:
+    if name in SMTP_KEYS:
+        return {"secret": {"name": "portal-smtp", "key": SMTP_KEYS[name]}}
+    secret = {"name": "portal-realm-secrets", "key": name}
+    if optional:
+        secret["optional"] = True
+    return {"secret": secret}
+
+
+def realm_import() -> dict:
+    realm = for_the_cluster(json.loads(REALM_FILE.read_text(encoding="utf-8")))
+    text = json.dumps(realm)
+    found = PLACEHOLDER_WITH_DEFAULT.findall(text)
+    names = sorted({name for name, _ in found})
     spec = {"keycloakCRName": "portal-keycloak", "realm": realm}
     if names:
-        spec["placeholders"] = {n: {"secret": {"name": "portal-realm-secrets", "key": n}} for n in names}
+        # Optional only when every use of it has a default.
+        spec["placeholders"] = {n: placeholder(n, all(d for m, d in found if m == n)) for n in names}
     return {
         "apiVersion": "k8s.keycloak.org/v2alpha1",
         "kind": "KeycloakRealmImport",
