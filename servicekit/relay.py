@@ -4,17 +4,24 @@ It reads past its cursor in position order, publishes a batch with publisher con
 then all confirms awaited), and only then advances the cursor, in the same database. A crash in
 between publishes again; consumers dedupe by event id. One replica relays at a time: the one
 holding a PostgreSQL advisory lock.
+
+An idle relay sleeps until a commit that appended events notifies it (``LISTEN``), the broker
+sends a frame (heartbeats) or a slow safety-net interval passes: an idle process costs almost
+nothing, and an event still leaves as soon as it is committed.
 """
 from __future__ import annotations
 
 import logging
+import os
 import socket
 
 import amqp
 import eventlet
+import psycopg
+from eventlet.green import select
 from kombu import Connection
 from nameko.extensions import DependencyProvider
-from sqlalchemy import text
+from sqlalchemy import make_url, text
 
 import contracts
 
@@ -29,7 +36,7 @@ LEADER_LOCK = 0x5054_4C01
 
 class Relay(DependencyProvider):
     batch_size = 500
-    poll_interval = 0.05
+    safety_interval = 5.0  # seconds: a notification lost with a dropped connection waits at most this
 
     def setup(self):
         self.service = self.container.service_name
@@ -38,14 +45,18 @@ class Relay(DependencyProvider):
         self.metrics = metrics_for(self.service)
         self.broker_ok = False
         self._stopping = False
+        self._woken, self._wake = os.pipe()  # stop() writes to it: an idle relay stops at once
 
     def start(self):
         self._thread = self.container.spawn_managed_thread(self._run, identifier="relay")
 
     def stop(self):
         self._stopping = True
+        os.write(self._wake, b"x")
         self._thread.wait()
         self.engine.dispose()
+        os.close(self._woken)
+        os.close(self._wake)
 
     def kill(self):
         self._thread.kill()
@@ -85,25 +96,47 @@ class Relay(DependencyProvider):
             channel.events["basic_ack"].add(lambda tag, multiple: settled.append((tag, multiple, True)))
             channel.events["basic_nack"].add(lambda tag, multiple: settled.append((tag, multiple, False)))
             self.broker_ok = True
-            tag = 0
-            while not self._stopping:
-                with self.engine.begin() as conn:
-                    rows = store.unpublished(conn, self.service, self.service, self.batch_size)
-                    self.metrics.outbox_backlog.set(
-                        store.backlog(conn, self.service, self.service) if rows else 0)
-                    if rows:
-                        tag = self._publish(broker, channel, rows, tag, settled)
-                        store.advance(conn, self.service, rows[-1].position)
-                        self.metrics.relay_published.inc(len(rows))
-                if not rows:
-                    # Wait by reading the connection: the broker's heartbeats must be read, or
-                    # the connection is declared dead after two intervals.
-                    try:
-                        broker.drain_events(timeout=self.poll_interval)
-                    except socket.timeout:
-                        pass
-                    broker.heartbeat_check()
+            listener = self._listen()
+            try:
+                self._relay(broker, channel, settled, listener)
+            finally:
+                listener.close()
             leader.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LEADER_LOCK})
+
+    def _listen(self) -> psycopg.Connection:
+        """A connection of its own that hears this database's commits of new own events."""
+        url = make_url(self.container.config["DATABASE_URL"]).set(drivername="postgresql")
+        listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5)
+        listener.execute(f"LISTEN {store.OWN_EVENTS_CHANNEL}")
+        return listener
+
+    def _relay(self, broker, channel, settled, listener) -> None:
+        tag = 0
+        while not self._stopping:
+            with self.engine.begin() as conn:
+                rows = store.unpublished(conn, self.service, self.service, self.batch_size)
+                self.metrics.outbox_backlog.set(store.backlog(conn, self.service, self.service) if rows else 0)
+                if rows:
+                    tag = self._publish(broker, channel, rows, tag, settled)
+                    store.advance(conn, self.service, rows[-1].position)
+                    self.metrics.relay_published.inc(len(rows))
+            if not rows:
+                self._wait(broker, listener)
+
+    def _wait(self, broker, listener) -> None:
+        """Until there may be something to publish. The broker's frames are read meanwhile: its
+        heartbeats unanswered, it would declare the connection dead."""
+        ready, _, _ = select.select([listener.fileno(), broker.connection.sock, self._woken], [], [],
+                                    self.safety_interval)
+        if listener.fileno() in ready:
+            for _ in listener.notifies(timeout=0):
+                pass
+        if broker.connection.sock in ready:
+            try:
+                broker.drain_events(timeout=0)
+            except socket.timeout:
+                pass
+        broker.heartbeat_check()
 
     @staticmethod
     def _publish(broker, channel, rows, tag: int, settled: list) -> int:
