@@ -21,9 +21,11 @@ from __future__ import annotations
 import logging
 import os
 import smtplib
+import ssl
 from collections import defaultdict
 from datetime import datetime, timezone
 from email.message import EmailMessage
+from email.policy import EmailPolicy
 from email.utils import formataddr, make_msgid
 
 import eventlet
@@ -45,6 +47,25 @@ UNSUBSCRIBE_PATH = "/api/v1/notifications/unsubscribe/"  # gateway/routes.py
 
 # Once per process, however many containers a test starts (as servicekit.ops.metrics_for).
 MAILS = Counter("portal_notices_mails_total", "Mails of the outbox: sent, put off, or failed for good.", ["outcome"])
+
+
+class MailPolicy(EmailPolicy):
+    """The default policy, but List-Unsubscribe on one line: the folder would cut its long address
+    into encoded words, which RFC 2369 forbids inside the brackets and mail clients do not read."""
+
+    def fold(self, name, value):
+        return self._for(name).fold(name, value)
+
+    def fold_binary(self, name, value):
+        return self._for(name).fold_binary(name, value)
+
+    def _for(self, name) -> EmailPolicy:
+        if name.lower() == "list-unsubscribe":
+            return EmailPolicy(max_line_length=998, linesep=self.linesep)  # SMTP's own line limit
+        return super()
+
+
+POLICY = MailPolicy()
 
 
 class MailNotSent(Exception):
@@ -98,7 +119,7 @@ class Postman(DependencyProvider):
         the preferences and offers one-click unsubscribe."""
         notification = unsubscribe_url is not None
         text, html = templates.page(locale, mail, self.link(domain.PREFERENCES_SCREEN) if notification else None)
-        message = EmailMessage()
+        message = EmailMessage(policy=POLICY)
         message["From"] = formataddr(("Portail Parents", self.sender))
         message["To"] = to
         message["Subject"] = mail.subject
@@ -213,8 +234,14 @@ class SmtpSession:
     """One SMTP connection for several mails, opened on the first and opened again after a
     failure (a server that refused one mail may take the next)."""
 
-    def __init__(self, host: str, port: int, timeout: float):
+    def __init__(self, host: str, port: int, timeout: float, starttls: bool | None = None,
+                 username: str | None = None, password: str | None = None):
         self.host, self.port, self.timeout = host, port, timeout
+        # A real relay (docs/operations.md): STARTTLS and a login, from PORTAL_SMTP_STARTTLS=true,
+        # PORTAL_SMTP_USERNAME and PORTAL_SMTP_PASSWORD; the local sink needs neither.
+        self.starttls = os.environ.get("PORTAL_SMTP_STARTTLS", "").lower() == "true" if starttls is None else starttls
+        self.username = os.environ.get("PORTAL_SMTP_USERNAME") if username is None else username
+        self.password = os.environ.get("PORTAL_SMTP_PASSWORD", "") if password is None else password
         self.smtp: smtplib.SMTP | None = None
 
     def __enter__(self) -> "SmtpSession":
@@ -227,7 +254,12 @@ class SmtpSession:
         if self.smtp is None:
             try:
                 self.smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+                if self.starttls:
+                    self.smtp.starttls(context=ssl.create_default_context())
+                if self.username:
+                    self.smtp.login(self.username, self.password)
             except (OSError, smtplib.SMTPException) as exc:
+                self._close()
                 raise MailNotSent(type(exc).__name__, unreachable=True) from None
         try:
             self.smtp.send_message(message)

@@ -21,7 +21,7 @@ from services.notices.service import NoticesService
 from servicekit.schooltime import school_today
 from tests.gateway.stack import ServedGateway, free_port, request
 from tests.notices import events
-from tests.notices.mailbox import received, text_of
+from tests.notices.mailbox import mail_dir, received, text_of
 from tests.notices.test_notices_service import FAST_MAIL, outbox_rows, settle
 from tests.support import eventually
 
@@ -138,6 +138,12 @@ def parts(message) -> tuple[str, str]:
     return text_of(message), message.get_body(preferencelist=("html",)).get_content()
 
 
+def raw(message) -> bytes:
+    """The message as the SMTP server received it."""
+    marker = f"Message-ID: {message['Message-ID']}".encode()
+    return next(p.read_bytes() for p in mail_dir().glob("*.eml") if marker in p.read_bytes())
+
+
 def one_click(gateway, message, **headers):
     """What a mail client does with List-Unsubscribe-Post (RFC 8058): POST to the header's address."""
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -163,7 +169,9 @@ def test_text_and_html_parts_name_the_child_and_link_to_the_screen(notices, rpc,
         assert sentence in part
         assert screen in part and f"{PORTAL}/compte" in part
     assert f'href="{screen}"' in html and '<html lang="fr-CA">' in html
-    assert message["List-Unsubscribe"] and message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    # The address on one line, as RFC 2369 wants it: no encoded words, no whitespace in the brackets.
+    assert f"\nList-Unsubscribe: <{PORTAL}/api/v1/notifications/unsubscribe/".encode() in raw(message)
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
 def test_a_statement_in_english_says_the_amount_and_links_to_the_finances(notices, rpc, amqp_url):
