@@ -152,7 +152,8 @@ class Demo:
                           for day in calendar.school_days() if day < self.today]
         # What is due soon falls on the next school day of the story's year (none in the summer).
         self.next_day = next((day for day in self.year.school_days() if day > self.today), None)
-        # What recurs falls on one day a week, so that the demo told again the next day adds none.
+        # The absence to justify and the teacher's note fall on one day a week, so that the demo
+        # told again every day does not pile them up.
         self.last_monday = max((day for day in self.past_days[-15:] if day.weekday() == MONDAY),
                                default=self.past_days[-1])
         self.lines = []

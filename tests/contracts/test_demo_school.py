@@ -70,6 +70,7 @@ class Story:
         return children
 
 
+# The id of the fact each event tells: told again on another day, a fact must read the same.
 FACT_IDS = {"StatementIssued": "statement_id", "PaymentRecorded": "payment_id",
             "BulletinPublished": "bulletin_id", "AbsenceRecorded": "absence_id",
             "AssignmentResultPublished": "result_id", "MinistryResultPublished": "result_id",
