@@ -5,7 +5,10 @@ The first tests need no server; the others run against the real RabbitMQ, Postgr
 and the gateway served in this process."""
 from __future__ import annotations
 
+import dataclasses
 import smtplib
+import subprocess
+import sys
 import urllib.request
 import uuid
 from datetime import date, time
@@ -20,10 +23,11 @@ from services.notices import domain, mail, templates, unsubscribe
 from services.notices.service import NoticesService
 from servicekit.schooltime import school_today
 from tests.gateway.stack import ServedGateway, free_port, request
+from tests.local_env import REPO
 from tests.notices import events
 from tests.notices.mailbox import mail_dir, received, text_of
 from tests.notices.test_notices_service import FAST_MAIL, outbox_rows, settle
-from tests.support import eventually
+from tests.support import eventually, stop_processes
 
 PORTAL = "https://portail.example.org"  # the public address, from the service's configuration
 ALL_DAY_QUIET = {"start": "00:00", "end": "23:59"}
@@ -272,3 +276,37 @@ def test_a_mail_that_cannot_be_built_fails_alone_and_every_other_goes_exactly_on
     eventually(lambda: all(any(m["Subject"].endswith("Marqueur") for m in received(f.email)) for f in families))
     assert [len(received(f.email)) for f in others] == [2] * 5 and len(received(poisoned.email)) == 1
     assert outbox_rows(database, poisoned.parent_id)[0].attempts == 1
+
+
+def test_a_recipient_the_server_refuses_fails_alone_and_the_others_go_once(start_service, rpc, amqp_url, database,
+                                                                          unused_port, tmp_path):
+    sink = subprocess.Popen([sys.executable, "-m", "tests.notices.refusing_sink", "--port", str(unused_port),
+                             "--dir", str(tmp_path)], cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        eventually(lambda: _answers(unused_port), timeout=30)
+        start_service(NoticesService, SMTP_PORT=unused_port, PUBLIC_URL=PORTAL, **FAST_MAIL)
+        org = events.new_org()
+        families = [settle(rpc, amqp_url, events.family(org), quiet_hours=ALL_DAY_QUIET) for _ in range(2)]
+        unknown = dataclasses.replace(events.family(org), email=f"refuse.{uuid.uuid4().hex[:8]}@example.org")
+        families.insert(1, settle(rpc, amqp_url, unknown, quiet_hours=ALL_DAY_QUIET))
+        publish([events.message({"scope": "org", "org_id": org})], amqp_url)
+        eventually(lambda: all(outbox_rows(database, f.parent_id) for f in families))
+        with database.begin() as conn:  # their quiet hours end: one batch
+            conn.execute(text("UPDATE outbox SET due_at = now(), next_try_at = now() WHERE parent_id = ANY(:p)"),
+                         {"p": [f.parent_id for f in families]})
+        refused = eventually(lambda: outbox_rows(database, unknown.parent_id)[0].failed_at
+                             and outbox_rows(database, unknown.parent_id)[0])
+        assert refused.last_error == "refused: SMTPRecipientsRefused" and refused.sent_at is None
+        eventually(lambda: all(outbox_rows(database, f.parent_id)[0].sent_at for f in families if f is not unknown))
+        delivered = [p.read_bytes() for p in tmp_path.glob("*.eml")]
+        assert sorted(sum(f.email.encode() in mail for mail in delivered) for f in families) == [0, 1, 1]
+    finally:
+        stop_processes(sink)
+
+
+def _answers(port: int) -> bool:
+    try:
+        smtplib.SMTP("127.0.0.1", port, timeout=2).quit()
+    except OSError:
+        return False
+    return True
