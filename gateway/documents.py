@@ -93,12 +93,13 @@ def tax_receipt(answer: dict, child: dict, language: str, catalogue: Catalogue) 
 # -- the page ------------------------------------------------------------------------------------
 
 class _Page(FPDF):
-    """Letter size (Québec's paper); the school at the top of each page, who made the document
-    and the page number at the bottom."""
+    """Letter size (Québec's paper); the school and the child at the top of each page, who made
+    the document and the page number at the bottom."""
 
-    def __init__(self, school: str, board: str, footer: str, page_label):
+    def __init__(self, school: str, board: str, student: str, footer: str, page_label):
         super().__init__(format="Letter")
-        self.school, self.board, self.footer_text, self.page_label = school, board, footer, page_label
+        self.school, self.board, self.student = school, board, student
+        self.footer_text, self.page_label = footer, page_label
         self.set_margins(MARGIN, MARGIN)
         self.set_auto_page_break(True, margin=MARGIN + 6)
         self.add_font("DejaVu", "", FONTS / "DejaVuSans.ttf")
@@ -106,7 +107,9 @@ class _Page(FPDF):
 
     def header(self):
         self.set_font("DejaVu", "B", 12)
-        self.cell(text=self.school, new_x="LMARGIN", new_y="NEXT", h=6)
+        self.cell(text=self.school, h=6)
+        self.set_font("DejaVu", "", 10)
+        self.cell(w=0, text=self.student, align="R", new_x="LMARGIN", new_y="NEXT", h=6)
         self.set_font("DejaVu", "", 9)
         self.set_text_color(*GREY)
         self.cell(text=self.board, new_x="LMARGIN", new_y="NEXT", h=5)
@@ -126,7 +129,7 @@ class _Page(FPDF):
 
 
 def _document(title: str, child: dict, language: str, say) -> FPDF:
-    pdf = _Page(child["school"]["name"] or "", child["org"]["name"] or "",
+    pdf = _Page(child["school"]["name"] or "", child["org"]["name"] or "", _name(child),
                 say("pdf_made_by", date=_date(school_today(), language)),
                 lambda page: say("pdf_page", page=page, pages="{nb}"))
     pdf.set_title(title)
