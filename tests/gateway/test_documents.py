@@ -211,3 +211,32 @@ def test_the_routes_are_in_the_openapi_document_as_pdf():
         operation = paths[path]["get"]
         assert list(operation["responses"]["200"]["content"]) == ["application/pdf"]
         assert "404" in operation["responses"]
+
+
+def test_every_kind_of_document_is_drawn_with_the_names_as_written():
+    """Without servers: the first communication, a term without group averages, the federal
+    receipt; a name no PDF core font can show comes out of the reader as it went in."""
+    from gateway import documents
+    from gateway.messages import Catalogue
+
+    child = {"first_name": "Nguyễn Thị", "last_name": "Łukasiewicz-Côté", "school": {"name": "École Saint-Éloi"},
+             "org": {"name": "Centre de services scolaire des Découvreurs"}}
+    subjects = [{"code": "MAT", "name": "Mathématique", "competencies": [{"name": "Résoudre", "mark": 67}],
+                 "mark": 70, "comment": "Œuvre à ses méthodes de travail."}]
+    first = {"kind": "first_communication", "term": None, "school_year": YEAR, "subjects": subjects,
+             "published_at": "2026-10-15T16:00:00+00:00"}
+    name, raw = documents.bulletin(first, child, "fr", Catalogue())
+    text = pdf_text(raw)
+    assert name == f"premiere-communication-{YEAR}.pdf"
+    for expected in ("Première communication", "Nguyễn Thị Łukasiewicz-Côté", "École Saint-Éloi", "Résoudre 67 %",
+                     "Œuvre à ses méthodes de travail.", "Publié le 15 octobre 2026"):
+        assert expected in text, (expected, text)
+    assert "Moyenne du groupe" not in text  # grades removed them: no empty column either
+    federal = {"receipt_id": "rf-1", "year": 2025, "form": "federal", "recipient_name": "Đặng Văn Lâm",
+               "amount_cents": 99_999_999, "issued_on": "2026-02-27"}
+    name, raw = documents.tax_receipt(federal, child, "en", Catalogue())
+    text = pdf_text(raw)
+    assert name == "receipt-for-childcare-expenses-federal-tax-2025.pdf"
+    for expected in ("Receipt for childcare expenses (federal tax)", "Issued to Đặng Văn Lâm", "$999,999.99",
+                     "February 27, 2026"):
+        assert expected in text, (expected, text)
