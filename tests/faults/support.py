@@ -255,6 +255,36 @@ def projection_tally(database_url: str) -> dict:
     return {"store_rows": len(ids), "distinct_ids": len(set(ids)), "absence_rows": rows, "ids": set(ids)}
 
 
+def count_effects(database_url: str) -> None:
+    """From now on, count every row the projection writes into ``absences``, in a table of the
+    test's own. A BEFORE INSERT row trigger fires for every row an upsert proposes, whether it
+    inserts it or updates the row already there, and its count is committed or rolled back with
+    the transaction that applied the event: an absence applied twice is counted twice, though
+    its row is the same. (No duplicate store rows proves nothing: the store's unique event id
+    forbids them.)"""
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE test_effects (absence_id text NOT NULL)"))
+        conn.execute(text("CREATE FUNCTION test_count_effect() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                          "BEGIN INSERT INTO test_effects VALUES (NEW.absence_id); RETURN NEW; END $$"))
+        conn.execute(text("CREATE TRIGGER test_count_effect BEFORE INSERT ON absences "
+                          "FOR EACH ROW EXECUTE FUNCTION test_count_effect()"))
+
+
+def effects(database_url: str) -> dict:
+    """What ``count_effects`` counted: rows written, and distinct absences among them."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.connect() as conn:
+        written, distinct = conn.execute(text("SELECT count(*), count(DISTINCT absence_id) FROM test_effects")).one()
+    return {"written": written, "absences": distinct}
+
+
+def waiting_for_the_database(process: "ServiceProcess") -> bool:
+    """Whether the service said that events it received wait for its database (the consumer's
+    log line when a batch fails because the database is away)."""
+    return "the database is away" in process.log_path.read_text(errors="replace")
+
+
 def queue_depths(amqp_url: str, service: str, source: str = "sis") -> dict:
     """Messages still waiting in the service's queue and in its dead letters."""
     with Connection(amqp_url) as connection:
