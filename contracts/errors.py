@@ -25,6 +25,8 @@ _KNOWN = [
     ("out_of_range", r"Must be (greater|less) than or equal to (-?\d+)\.",
      "hors limites ({0} ou égal à {1})"),
     ("bad_format", r"String does not match expected pattern\.", "format invalide"),
+    ("control_character", r"Contains a control character or a line break where none is allowed\.",
+     "contient un caractère de contrôle ou un saut de ligne là où il n'en faut pas"),
     ("bad_permanent_code", r"Not a permanent code.*",
      "code permanent invalide : 4 lettres majuscules, jour, mois (+50 pour les filles) et année de "
      "naissance, puis 2 chiffres une fois complété par le ministère (12 ou 10 caractères)"),

@@ -33,7 +33,7 @@ class MessagePublished(EventSchema):
     message_id = f.Id()
     audience = f.Object(Audience)
     title = f.Text(200)
-    body = f.Text(20000, metadata={"description": "plain text"})
+    body = f.Text(20000, multiline=True, metadata={"description": "plain text"})
     published_at = f.Instant()
     author = f.Text(150)
 
@@ -52,4 +52,4 @@ class ResourcePublished(EventSchema):
     title = f.Text(200)
     kind = f.Choice("link", "document")
     url = f.Url()
-    description = f.Text(1000, required=False)
+    description = f.Text(1000, multiline=True, required=False)

@@ -81,4 +81,4 @@ class RecordCorrectionRequested(EventSchema):
     parent_id = f.Uuid()
     field = f.Choice("address", "phone", "guardian_email")
     requested_value = f.Text(200)
-    comment = f.Text(500, required=False)
+    comment = f.Text(500, multiline=True, required=False)

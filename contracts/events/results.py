@@ -19,7 +19,7 @@ class Competency(Part):
     mark = Mark(required=False)
     rating = f.Text(10, required=False, metadata={
         "description": "a letter or word when the school rates instead of marking (A, B+...)"})
-    comment = f.Text(1000, required=False)
+    comment = f.Text(1000, multiline=True, required=False)
 
 
 class SubjectResult(Part):
@@ -29,7 +29,7 @@ class SubjectResult(Part):
     mark = Mark(required=False)
     group_average = Mark(required=False, metadata={
         "description": "shown only where the school shows group averages"})
-    comment = f.Text(1000, required=False)
+    comment = f.Text(1000, multiline=True, required=False)
 
 
 @event("sis", subject="student_id", consumers=("grades", "notices"), example={
@@ -80,7 +80,7 @@ class AssignmentResultPublished(EventSchema):
     out_of = f.Count(1, 1000)
     weight = f.Count(0, 100, required=False, metadata={"description": "percent of the term"})
     group_average = Mark(required=False)
-    comment = f.Text(1000, required=False)
+    comment = f.Text(1000, multiline=True, required=False)
 
     @validates_schema
     def _rules(self, data, **kwargs):
@@ -102,7 +102,7 @@ class HomeworkPublished(EventSchema):
     subject_name = f.Text(150)
     kind = f.Choice("homework", "lesson")
     title = f.Text(200)
-    description = f.Text(2000, required=False)
+    description = f.Text(2000, multiline=True, required=False)
     assigned_on = f.Date()
     due_on = f.Date()
 

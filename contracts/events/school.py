@@ -223,4 +223,4 @@ class CorrectionResolved(EventSchema):
     request_id = f.Uuid()
     student_id = f.Id()
     status = f.Choice("done", "rejected")
-    comment = f.Text(500, required=False)
+    comment = f.Text(500, multiline=True, required=False)

@@ -186,6 +186,11 @@ def test_permanent_codes_of_12_or_10_characters_are_accepted(example, code):
     ("MessagePublished", setter(published_at="2026-11-18 13:05"), "data.published_at",
      "bad_timestamp"),
     ("MessagePublished", setter(title="x" * 201), "data.title", "bad_length"),
+    # text that would break a mail header or a one-line screen
+    ("MessagePublished", setter(title="Sortie\u2028Bcc: tous@example.org"), "data.title", "control_character"),
+    ("MessagePublished", setter(title="Sortie\r\nBcc: tous@example.org"), "data.title", "control_character"),
+    ("StudentEnrolled", setter(first_name="Léa\x85"), "data.first_name", "control_character"),
+    ("MessagePublished", setter(body="Bonjour\x00"), "data.body", "control_character"),
     ("ResourcePublished", lambda d: d["audience"].update(scope="group", group="301"),
      "data.audience.scope", "not_allowed"),
 ])
@@ -199,6 +204,12 @@ def test_every_known_error_has_french_text(example):
     with pytest.raises(InvalidEvent) as error:
         parse(body)
     assert error.value.reason_fr == "ne doit pas précéder start_date"
+
+
+def test_multi_line_text_keeps_its_line_breaks(example):
+    body = example("MessagePublished")
+    body["data"]["body"] = "Bonjour,\r\n\tLa sortie a lieu demain.\nMerci."
+    assert parse(body).data["body"] == "Bonjour,\r\n\tLa sortie a lieu demain.\nMerci."
 
 
 def test_optional_fields_may_be_absent_or_null(example):
