@@ -7,7 +7,7 @@ from .amqp import message_properties
 from .envelope import Envelope, parse, validate_data
 from .errors import InvalidEvent
 from .events.school import pin_hash
-from .registry import EVENTS, SCHEMAS, EventSpec, exchange_for
+from .registry import EVENTS, SCHEMAS, EventSpec, consumed_by, exchange_for
 
-__all__ = ["EVENTS", "SCHEMAS", "Envelope", "EventSpec", "InvalidEvent", "exchange_for",
-           "message_properties", "parse", "pin_hash", "validate_data"]
+__all__ = ["EVENTS", "SCHEMAS", "Envelope", "EventSpec", "InvalidEvent", "consumed_by",
+           "exchange_for", "message_properties", "parse", "pin_hash", "validate_data"]

@@ -77,6 +77,14 @@ def event(source, subject, consumers, example, type=None, version=1):
     return register
 
 
+def consumed_by(service, source):
+    """The event types from `source` that `service` takes in: the contracts' `consumers` are the
+    one list of who consumes what, so the service's queue `<service>.<source>` is bound to exactly
+    these and the AsyncAPI document says what really happens."""
+    return sorted(type for type, spec in EVENTS.items()
+                  if spec.source == source and service in spec.consumers)
+
+
 def exchange_for(source):
     """The topic exchange a source publishes to (nameko's naming, so event handlers just work)."""
     return f"{source}.events"

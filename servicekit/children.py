@@ -17,9 +17,6 @@ from sqlalchemy.engine import Connection
 from .errors import NotFound
 from .projection import upsert_latest
 
-LINK_EVENTS = ["ChildLinked", "ChildUnlinked"]
-ACCOUNT_EVENTS = ["ParentAccountClosed"]
-
 
 def link_tables(metadata: MetaData) -> tuple[Table, Table]:
     """The ``links`` read model and the ``access_log`` (not a read model: never rebuilt)."""

@@ -61,7 +61,9 @@ class Unprocessable(Exception):
 class EventStream(Entrypoint):
     """``@event_stream(source, types)``: the decorated method receives a list of
     ``contracts.Envelope`` and must apply them in one transaction, admitting them through
-    ``servicekit.store.admit``; it returns the events it applied (the rest were duplicates)."""
+    ``servicekit.store.admit``; it returns the events it applied (the rest were duplicates).
+    A service passes ``contracts.consumed_by(name, source)`` as ``types``: the contracts'
+    ``consumers`` are the one list of who takes in what."""
 
     def __init__(self, source: str, types: list[str], batch_size: int = 500, max_wait: float = 0.02,
                  **kwargs):

@@ -58,7 +58,7 @@ class School(Part):
         rules.no_duplicates(data, "tiles")
 
 
-@event("sis", subject="school.id", consumers=("linking", "notices"), example={
+@event("sis", subject="school.id", consumers=("linking",), example={
     "org": {"id": "css-trois-lacs", "name": "Centre de services scolaire des Trois-Lacs",
             "kind": "public"},
     "school": {

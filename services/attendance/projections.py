@@ -19,9 +19,6 @@ TABLES = [absences, declarations, calendars, links, timetables, detentions]
 
 children = Children(links, access_log)
 
-SCHOOL_EVENTS = ["AbsenceRecorded", "AbsenceCancelled", "SchoolCalendarPublished", "TimetablePublished",
-                 "DetentionRecorded"]
-
 
 def apply(conn: Connection, events: list) -> None:
     groups = by_type(events)

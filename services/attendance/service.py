@@ -14,8 +14,8 @@ from datetime import date, time, timedelta
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import insert, select
 
+from contracts import consumed_by
 from servicekit import errors, store
-from servicekit.children import ACCOUNT_EVENTS, LINK_EVENTS
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -92,9 +92,9 @@ class AttendanceService:
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", projections.SCHOOL_EVENTS)
-    @event_stream("linking", LINK_EVENTS)
-    @event_stream("identity", ACCOUNT_EVENTS)
+    @event_stream("sis", consumed_by(name, "sis"))
+    @event_stream("linking", consumed_by(name, "linking"))
+    @event_stream("identity", consumed_by(name, "identity"))
     def take_in(self, events):
         with self.db.begin() as conn:
             fresh = store.admit(conn, events)

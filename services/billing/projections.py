@@ -15,8 +15,6 @@ from .tables import access_log, links, payments, statements, tax_receipts
 
 TABLES = [statements, payments, tax_receipts, links]
 
-SCHOOL_EVENTS = ["StatementIssued", "PaymentRecorded", "TaxReceiptIssued"]
-
 children = Children(links, access_log)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
+from contracts import consumed_by
 from servicekit import errors, store
-from servicekit.children import ACCOUNT_EVENTS, LINK_EVENTS
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -48,9 +48,9 @@ class BillingService:
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", projections.SCHOOL_EVENTS)
-    @event_stream("linking", LINK_EVENTS)
-    @event_stream("identity", ACCOUNT_EVENTS)
+    @event_stream("sis", consumed_by(name, "sis"))
+    @event_stream("linking", consumed_by(name, "linking"))
+    @event_stream("identity", consumed_by(name, "identity"))
     def take_in(self, events):
         """Admit and apply a batch in one transaction. A payment that contradicts its statement
         raises: the batch is rolled back, retried event by event, and that one event is

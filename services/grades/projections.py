@@ -15,8 +15,6 @@ from .tables import access_log, assignments, bulletins, homework, links, ministr
 
 TABLES = [bulletins, assignments, homework, ministry_results, school_settings, links]
 
-SCHOOL_EVENTS = ["BulletinPublished", "AssignmentResultPublished", "HomeworkPublished", "MinistryResultPublished",
-                 "SchoolSettingsChanged"]
 # Events that name a school year: each is checked against the year it was published in.
 DATED_EVENTS = ("BulletinPublished", "AssignmentResultPublished", "MinistryResultPublished")
 

@@ -22,11 +22,6 @@ from .tables import (
 TABLES = [organisations, schools, students, guardians, pins, courses, transport, reenrollment_periods,
           reenrollment_answers, corrections, parents, links]
 
-SCHOOL_EVENTS = ["SchoolRegistered", "StudentEnrolled", "StudentUpdated", "GuardianAssigned", "GuardianRemoved",
-                 "StudentWithdrawn", "GuardianPinIssued", "CourseAssigned", "TransportAssigned",
-                 "ReenrollmentOpened", "CorrectionResolved"]
-IDENTITY_EVENTS = ["ParentVerified", "ParentEmailChanged", "ParentAccountClosed"]
-
 
 def apply(conn: Connection, events: list) -> None:
     groups = by_type(events)

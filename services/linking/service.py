@@ -12,6 +12,7 @@ from marshmallow import Schema, fields, validate
 from prometheus_client import Counter
 from sqlalchemy import delete, func, insert, or_, select, text
 
+from contracts import consumed_by
 from servicekit import errors, store
 from servicekit.consumer import event_stream
 from servicekit.database import Database
@@ -87,8 +88,8 @@ class LinkingService:
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", projections.SCHOOL_EVENTS)
-    @event_stream("identity", projections.IDENTITY_EVENTS)
+    @event_stream("sis", consumed_by(name, "sis"))
+    @event_stream("identity", consumed_by(name, "identity"))
     def take_in(self, events):
         """Apply the school's and identity's events, then unlink every link they broke."""
         with self.db.begin() as conn:

@@ -17,14 +17,6 @@ from .tables import agenda, closed_parents, days_off, guardians, links, messages
 
 TABLES = [links, students, guardians, parents, closed_parents, messages, resources, agenda, days_off]
 
-SCHOOL_EVENTS = [
-    "MessagePublished", "ResourcePublished", "ReenrollmentOpened", "StudentEnrolled", "StudentUpdated",
-    "GuardianAssigned", "GuardianRemoved", "AbsenceRecorded", "AbsenceCancelled", "BulletinPublished",
-    "StatementIssued", "DetentionRecorded", "HomeworkPublished", "SchoolCalendarPublished",
-]
-LINK_EVENTS = ["ChildLinked", "ChildUnlinked"]
-PARENT_EVENTS = ["ParentVerified", "ParentEmailChanged", "ParentAccountClosed"]
-
 
 def apply(conn: Connection, events: list) -> None:
     groups = by_type(events)

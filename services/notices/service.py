@@ -15,6 +15,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
+from contracts import consumed_by
 from servicekit import errors, store
 from servicekit.consumer import event_stream
 from servicekit.database import Database
@@ -77,9 +78,9 @@ class NoticesService:
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", projections.SCHOOL_EVENTS)
-    @event_stream("linking", projections.LINK_EVENTS)
-    @event_stream("identity", projections.PARENT_EVENTS)
+    @event_stream("sis", consumed_by(name, "sis"))
+    @event_stream("linking", consumed_by(name, "linking"))
+    @event_stream("identity", consumed_by(name, "identity"))
     def take_in(self, events):
         with self.db.begin() as conn:
             fresh = store.admit(conn, events)

@@ -18,7 +18,6 @@ import contracts
 from contracts import Envelope, pin_hash
 from contracts.publish import publish
 from services.attendance.service import AttendanceService
-from services.linking import projections
 from services.linking.domain import school_today
 from servicekit.schooltime import school_year_of
 from services.linking.service import LinkingService
@@ -632,7 +631,7 @@ def test_rebuilding_the_projections_gives_the_same_links(rpc, board, parent, dat
 def test_the_demo_parents_link_the_demo_children_with_what_the_script_prints(rpc, amqp_url, db, linking):
     made = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo_school.py")], capture_output=True,
                           text=True, timeout=120, check=True, cwd=ROOT)
-    wanted = set(projections.SCHOOL_EVENTS)
+    wanted = set(contracts.consumed_by("linking", "sis"))
     events = [e for e in map(contracts.parse, made.stdout.splitlines()) if e.type in wanted]
     accounts = {email: str(uuid.uuid4()) for email in ("parent.demo@example.org", "parent.nip@example.org")}
     events += [identity("ParentVerified", parent_id, email=email, locale="fr") for email, parent_id in accounts.items()]
