@@ -5,7 +5,7 @@
     python -m tests.e2e.login_pages social KEYCLOAK_URL PUBLIC_URL ALIAS NAME
 
 ``pages``: the login page, a refused login, the logout confirmation, an error page, and the
-two-factor set-up and password change Keycloak asks of the given accounts (password
+two-factor set-up, password change and code Keycloak asks of the given accounts (password
 ``tests.gateway.stack.PASSWORD``) at their next login. ``social``: the provider's button shows.
 """
 import base64
@@ -138,7 +138,8 @@ def totp(secret: str, at: float | None = None) -> str:
 
 
 def required_actions(page, keycloak: str, public: str, lang: str, email: str) -> None:
-    """Keycloak's own pages at login: two-factor authentication set-up, then a new password."""
+    """Keycloak's own pages at login: two-factor authentication set-up, a new password, then the
+    code asked at the next login."""
     text = messages(lang)
     page.goto(login_url(keycloak, public, lang))
     page.locator("#username").fill(email)
@@ -166,6 +167,25 @@ def required_actions(page, keycloak: str, public: str, lang: str, email: str) ->
     expect(page.get_by_text(text["notMatchPasswordMessage"]).first).to_be_visible()
     one_language(page, lang, "password change")
     check(page, f"keycloak-mot-de-passe-{lang}")
+    page.get_by_label(text["passwordNew"], exact=True).fill(PASSWORD + "x")
+    page.get_by_label(text["passwordConfirm"], exact=True).fill(PASSWORD + "x")
+    # Back to the web client, which need not run here: the browser lands on a stand-in.
+    page.route(f"{public}/callback*", lambda route: route.fulfill(body="ok", content_type="text/plain"))
+    page.locator("[type=submit]").first.click()
+    page.wait_for_url(f"{public}/callback*")
+
+    # The next login asks for the code of the app.
+    page.context.clear_cookies()
+    page.goto(login_url(keycloak, public, lang))
+    page.locator("#username").fill(email)
+    page.locator("#password").fill(PASSWORD + "x")
+    page.locator("#kc-login").click()
+    expect(page.get_by_label(text["loginOtpOneTime"])).to_be_visible()
+    page.get_by_label(text["loginOtpOneTime"]).fill("000000")
+    page.locator("#kc-login").click()
+    expect(page.get_by_text(text["invalidTotpMessage"])).to_be_visible()
+    one_language(page, lang, "two-factor code")
+    check(page, f"keycloak-code-{lang}")
 
 
 def social(page, keycloak: str, public: str, alias: str, name: str) -> None:

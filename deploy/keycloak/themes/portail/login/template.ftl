@@ -16,7 +16,8 @@
   <#assign label>
     <#if !realm.loginWithEmailAllowed>${msg("username")}<#elseif !realm.registrationEmailAsUsername>${msg("usernameOrEmail")}<#else>${msg("email")}</#if>
   </#assign>
-  <@field.group name="username" label=label>
+  <#-- Named after its field, so that the label is tied to it (keycloak.v2's names "username"). -->
+  <@field.group name="kc-attempted-username" label=label>
     <div class="${properties.kcInputGroup}">
       <div class="${properties.kcInputGroupItemClass} ${properties.kcFill}">
         <span class="${properties.kcInputClass} ${properties.kcFormReadOnlyClass}">
