@@ -183,30 +183,35 @@ class NoticesService:
     @rpc
     def unsubscribe(self, token):
         """One-click unsubscribe (RFC 8058), from the link of a mail: what that mail was about is
-        turned off, for the children it named (a digest: every kind the parent had on digest).
-        A token that notices did not sign, or whose mail or parent is gone, is not found."""
+        turned off, for the children it named (a digest: every kind the parent had on digest),
+        and such mail still waiting is not sent. A token that notices did not sign, or whose mail
+        or parent is gone, is not found."""
         named = unsubscribe_tokens.read(self.postman.secret, token)
         if named is None:
             raise errors.NotFound("unsubscribe_link_not_found")
         parent_id, mail = named
         with self.db.begin() as conn:
+            waiting = (outbox.c.parent_id == parent_id) & outbox.c.sent_at.is_(None) & outbox.c.failed_at.is_(None)
             if mail == unsubscribe_tokens.DIGEST:
-                turned_off = conn.execute(
-                    update(tables.preferences).where(tables.preferences.c.parent_id == parent_id,
-                                                     tables.preferences.c.mode == domain.DIGEST)
-                    .values(mode=domain.OFF).returning(tables.preferences.c.kind)).scalars().all()
-                if not turned_off and not _is_parent(conn, parent_id):
+                if not _is_parent(conn, parent_id):
                     raise errors.NotFound("unsubscribe_link_not_found")
-                return {"unsubscribed": sorted(set(turned_off))}
+                kinds = conn.execute(
+                    update(preferences).where(preferences.c.parent_id == parent_id, preferences.c.mode == domain.DIGEST)
+                    .values(mode=domain.OFF).returning(preferences.c.kind)).scalars().all()
+                conn.execute(delete(outbox).where(waiting, outbox.c.digest.is_(True)))
+                return {"unsubscribed": sorted(set(kinds))}
             row = conn.execute(select(outbox.c.kind, outbox.c.student_ids)
                                .where(outbox.c.parent_id == parent_id, outbox.c.event_id == mail)).first()
             if row is None:
                 raise errors.NotFound("unsubscribe_link_not_found")
-            for student_id in row.student_ids or ():
-                conn.execute(upsert(tables.preferences).values(
+            children = row.student_ids or []  # a mail queued before the outbox named its children: none
+            for student_id in children:
+                conn.execute(upsert(preferences).values(
                     parent_id=parent_id, student_id=student_id, kind=row.kind, mode=domain.OFF)
                     .on_conflict_do_update(index_elements=["parent_id", "student_id", "kind"],
                                            set_={"mode": domain.OFF}))
+            conn.execute(delete(outbox).where(waiting, outbox.c.kind == row.kind,
+                                              outbox.c.student_ids.contained_by(children)))
         return {"unsubscribed": [row.kind]}
 
     # -- the calendar feed ----------------------------------------------------------------------
