@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from servicekit import logs
+from servicekit import logs, schooltime
 from servicekit.errors import DomainError, NotFound
 from servicekit.tokens import InvalidToken
 
@@ -364,7 +364,8 @@ class Gateway:
     def _readyz(self) -> Response:
         problems = [p for ok, p in ((self.rpc.connected, "broker: RPC replies not consumed"),
                                     (self.live.connected, "broker: live updates not consumed")) if not ok]
-        return _json({"ready": not problems, "problems": problems}, 503 if problems else 200)
+        return _json({"ready": not problems, "problems": problems, **schooltime.readiness_note()},
+                     503 if problems else 200)
 
     def _metrics(self) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
