@@ -3,6 +3,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from tests.e2e.conftest import REPO, Portal, start_process
 from tests.gateway.stack import free_port
 from tests.support import stop_processes
@@ -16,6 +18,7 @@ def _journey(name: str, portal) -> None:
     assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-6000:]}\n(logs in {portal.logs})"
 
 
+@pytest.mark.school_clock
 def test_a_parents_journey(portal):
     """Account by emailed code, login, two children of two boards, absence recorded, justified and
     declared (the school system receives AbsenceDeclared), bulletin, statement, message, a new
@@ -23,6 +26,7 @@ def test_a_parents_journey(portal):
     _journey("parent", portal)
 
 
+@pytest.mark.school_clock
 def test_another_parent_cannot_reach_those_children_by_address(portal):
     _journey("other-parent", portal)
 

@@ -22,6 +22,8 @@ from servicekit.schooltime import school_today, school_year_of
 from tests.gateway.stack import child_events, linked_family, parent_verified, publish, request, sis
 from tests.support import eventually
 
+pytestmark = pytest.mark.school_clock
+
 API = "/api/v1"
 ORG, SCHOOL = "css-doc", "css-doc.ecole-d"
 NUMBER, OTHER_NUMBER = "7100001", "7100002"

@@ -24,8 +24,6 @@ from services.linking.service import LinkingService
 from servicekit.errors import Conflict, DomainError, NotFound, TooManyAttempts
 from tests.support import eventually
 
-pytestmark = pytest.mark.school_clock
-
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -206,6 +204,7 @@ def test_a_parent_links_by_permanent_code_typed_in_lower_case_with_spaces(rpc, b
     assert rpc.linking.link_child(parent[0], request)["child"]["student_id"] == student["student_id"]
 
 
+@pytest.mark.school_clock
 def test_a_guardian_without_an_email_on_record_links_with_the_schools_pin_once(rpc, amqp_url, board, parent, db):
     student = board.enrol(last="Lévesque", first="Zoé", born=date(2016, 5, 21))
     nadia = f"{board.org_id}.r-9"
@@ -301,6 +300,7 @@ def test_five_failures_on_one_child_lock_the_child_for_every_parent(rpc, amqp_ur
         rpc.linking.link_child(parent[0], form(student))
 
 
+@pytest.mark.school_clock
 @pytest.mark.parametrize("changes, code, field", [
     ({"org_id": "css-nowhere"}, "organisation_not_found", "org_id"),
     ({"birth_date": (school_today() + timedelta(days=2)).isoformat()}, "birth_date_in_future", "birth_date"),
@@ -359,6 +359,7 @@ def unlink_account_closed(board, student, guardian_id, parent, amqp_url):
     publish([identity("ParentAccountClosed", parent[0])], amqp_url)
 
 
+@pytest.mark.school_clock
 @pytest.mark.parametrize("cause, reason", [
     (unlink_guardian_removed, "guardian_removed"), (unlink_access_denied, "access_denied"),
     (unlink_school_email_changed, "email_changed"), (unlink_withdrawn, "withdrawn"),
@@ -408,6 +409,7 @@ def test_a_guardian_denied_access_cannot_link_and_another_guardian_keeps_theirs(
     assert refused.value.code == "link_mismatch"
 
 
+@pytest.mark.school_clock
 def test_the_school_s_newest_fact_wins_whatever_the_order_of_arrival(rpc, board, parent):
     """A removal or withdrawal that overtakes the older assignment or enrolment still holds."""
     parent_id, email = parent
@@ -458,6 +460,7 @@ def test_two_replicas_unlink_each_child_once(rpc, start_service, board, parent, 
 
 # -- what a linked parent reads -----------------------------------------------------------------
 
+@pytest.mark.school_clock
 def test_the_record_shows_subjects_teachers_published_emails_and_transport(rpc, board, parent, db):
     student = linked_family(board, parent)
     sid = student["student_id"]
@@ -545,6 +548,7 @@ def open_period(board, opens_on, closes_on):
     board.settled()
 
 
+@pytest.mark.school_clock
 def test_the_principal_guardian_answers_reenrolment_once_during_the_period(rpc, amqp_url, db, board, parent,
                                                                            listener):
     student = linked_family(board, parent)
@@ -581,6 +585,7 @@ def _linked_now(rpc, parent_id, student):
         return None
 
 
+@pytest.mark.school_clock
 def test_reenrolment_outside_the_period_is_refused(rpc, board, parent):
     student = linked_family(board, parent)
     today = school_today()
@@ -628,6 +633,7 @@ def test_rebuilding_the_projections_gives_the_same_links(rpc, board, parent, dat
 
 # -- the demo board -----------------------------------------------------------------------------
 
+@pytest.mark.school_clock
 def test_the_demo_parents_link_the_demo_children_with_what_the_script_prints(rpc, amqp_url, db, linking):
     made = subprocess.run([sys.executable, str(ROOT / "scripts" / "demo_school.py")], capture_output=True,
                           text=True, timeout=120, check=True, cwd=ROOT)
