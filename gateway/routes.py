@@ -65,6 +65,8 @@ ROUTES = (
           "accounts", fields=("email", "code"), fixed=(("flow", "claim"),), public=True),
     Route("POST", "/me/email-claims", "identity", "claim_school_email",
           "Claim the school email: the account's own, or one proven by a ticket", "accounts", fields=("ticket",)),
+    Route("PUT", "/me/two-factor", "identity", "set_two_factor",
+          "Turn two-factor authentication on (set up at the next login) or off", "accounts", fields=("enabled",)),
     Route("GET", "/me/sessions", "identity", "sessions", "The parent's active sessions", "accounts"),
     Route("DELETE", "/me/sessions/<session_id>", "identity", "end_session", "End one session", "accounts",
           params=("session_id",)),
@@ -95,7 +97,8 @@ ROUTES = (
           "absences", body=True, status=201),
     child("POST", "/absences/<absence_id>/justification", "attendance", "justify_absence",
           "Justify an absence the school recorded", "absences", params=("absence_id",), body=True),
-    child("GET", "/agenda", "attendance", "agenda", "Timetable, school days and holidays, detentions", "agenda"),
+    child("GET", "/agenda", "attendance", "agenda", "Timetable, school days and holidays, detentions", "agenda",
+          query=("start", "end")),
     # Results and homework (grades).
     child("GET", "/results", "grades", "results", "Report cards, assignments, ministry exams", "results",
           query=("school_year",)),
