@@ -42,6 +42,12 @@ export async function token(): Promise<string | null> {
   return null;
 }
 
+/** This browser's Keycloak session (the token's ``sid``), to tell it apart among the parent's sessions. */
+export async function sessionId(): Promise<string | null> {
+  const sid = (await users().getUser())?.profile.sid;
+  return typeof sid === "string" ? sid : null;
+}
+
 /** Keycloak could not be reached to log in (its address is fetched before leaving the page). */
 export class SignInUnavailable extends Error {}
 

@@ -1,4 +1,9 @@
-// French first, English second. Keys name what the text is for; {name} placeholders.
+// French first, English second: one catalogue per language. Keys name what the text is for;
+// {name} placeholders. A count's message has its plural forms ("zero" when nothing needs its own
+// sentence), chosen with Intl.PluralRules: never "(s)".
+type Plural = { zero?: string; one: string; other: string };
+type Message = string | Plural;
+
 const fr = {
   "app.title": "Portail Parents",
   "skip": "Aller au contenu",
@@ -46,8 +51,6 @@ const fr = {
   "family.empty": "Aucun enfant n'est encore associé à votre compte.",
   "family.link": "Cliquez ici pour remplir le formulaire",
   "family.news": "Nouveautés",
-  "family.toJustify": "{count} absence(s) à motiver",
-  "family.unread": "{count} message(s) non lu(s)",
   "family.balance": "Solde : {amount}",
   "family.open": "Voir le dossier de {name}",
   "link.title": "Associer un enfant à mon compte",
@@ -185,11 +188,191 @@ const fr = {
   "live.ChildLinked": "un enfant a été associé",
   "live.ChildUnlinked": "un enfant n'est plus associé à votre compte",
   "notFound": "Cette page n'existe pas.",
+  "family.toJustify": { zero: "Rien à motiver", one: "{count} absence à motiver", other: "{count} absences à motiver" },
+  "family.unread": { zero: "Aucun message non lu", one: "{count} message non lu", other: "{count} messages non lus" },
+  "family.balanceDue": "Solde : {amount} à payer avant le {date}",
+  "family.balanceLate": "Solde : {amount}, en retard depuis le {date}",
+  "family.nothingToPay": "Aucun solde à payer",
+  "family.credit": "Crédit de {amount}",
+  "family.total": "Solde de la famille : {amount}",
+  "family.totalNone": "La famille n'a aucun solde à payer.",
+  "family.latestBulletin": "{what} du {date}",
+  "family.noBulletin": "Aucun bulletin publié pour l'instant",
+  "grade.primary": { one: "{count}re année du primaire", other: "{count}e année du primaire" },
+  "grade.secondary": { one: "{count}re secondaire", other: "{count}e secondaire" },
+  "grade.kindergarten": "Maternelle",
+  "grade.group": "groupe {group}",
+  "summary.agendaToday": "Aujourd'hui : {what}",
+  "summary.schoolDay": "jour de classe",
+  "summary.cycleDay": "jour {day} du cycle",
+  "summary.noSchool": "pas d'école",
+  "summary.detentions": { zero: "Aucune retenue prévue", one: "{count} retenue prévue", other: "{count} retenues prévues" },
+  "summary.homework": { zero: "Aucun devoir à remettre cette semaine", one: "{count} devoir à remettre d'ici 7 jours", other: "{count} devoirs à remettre d'ici 7 jours" },
+  "summary.resources": { zero: "Aucune ressource publiée", one: "{count} ressource", other: "{count} ressources" },
+  "summary.transport": "Transport : {route}",
+  "summary.call": "Téléphone : {phone}",
+  "summary.empty": "Rien de nouveau",
+  "results.year": "Année scolaire",
+  "results.showYear": "Afficher",
+  "results.currentYear": "{year} (année en cours)",
+  "results.firstCommunication": "Première communication",
+  "results.term": { one: "Bulletin de la {count}re étape", other: "Bulletin de la {count}e étape" },
+  "results.termShort": "Étape {count}",
+  "results.publishedOn": "Publié le {date}",
+  "results.subject": "Matière",
+  "results.competency": "Compétence",
+  "results.mark": "Résultat",
+  "results.comment": "Commentaire de l'enseignant",
+  "results.overall": "Résultat global",
+  "results.download": "Télécharger le bulletin (PDF)",
+  "results.evolution": "Évolution par matière",
+  "results.chartAlt": "{subject} : {marks}.",
+  "results.chartMark": "{mark} à l'étape {term}",
+  "results.chartAverage": "moyenne du groupe {mark}",
+  "results.chartChild": "Résultat de l'enfant",
+  "results.assignment": "Évaluation",
+  "results.date": "Date",
+  "results.weight": "Pondération",
+  "results.points": "{points} sur {outOf}",
+  "results.passed": "Réussi",
+  "results.failed": "Non réussi",
+  "results.noBulletin": "Aucun bulletin publié pour cette année scolaire.",
+  "results.noAssignment": "Aucun résultat de travail publié.",
+  "absences.document": "Pièce justificative",
+  "absences.documentHelp": "Une photo (prise avec votre téléphone) ou un PDF, d'au plus 5 Mo.",
+  "absences.documentTooLarge": "Ce fichier pèse {size} Mo : la limite est de 5 Mo. Réduisez la photo ou choisissez un autre fichier.",
+  "absences.documentType": "Ce type de fichier n'est pas accepté. Joignez une photo (JPEG ou PNG) ou un PDF.",
+  "absences.documentEmpty": "Ce fichier est vide.",
+  "absences.reasonGiven": "Motif : {reason}",
+  "absences.from": "du {start} au {end}",
+  "absences.at": "à {time}",
+  "agenda.week": "Semaine du {start} au {end}",
+  "agenda.previous": "Semaine précédente",
+  "agenda.next": "Semaine suivante",
+  "agenda.thisWeek": "Cette semaine",
+  "agenda.day": "Jour",
+  "agenda.time": "Heure",
+  "agenda.cycleDay": "Jour {day}",
+  "agenda.noSchool": "Pas d'école",
+  "agenda.dayOff": "Congé : {label}",
+  "agenda.pedagogical": "Journée pédagogique",
+  "agenda.noPeriod": "Aucun cours à l'horaire",
+  "agenda.room": "local {room}",
+  "agenda.teacher": "avec {teacher}",
+  "agenda.detentions": "Retenues",
+  "agenda.noDetention": "Aucune retenue cette semaine.",
+  "agenda.detention": "{date}, de {start} à {end}",
+  "agenda.place": "Lieu : {place}",
+  "agenda.reason": "Motif : {reason}",
+  "agenda.bell": "Les classes commencent à {start} et finissent à {end}.",
+  "agenda.chooseDay": "Choisir le jour",
+  "agenda.today": "aujourd'hui",
+  "homework.overdue": "En retard",
+  "homework.today": "Pour aujourd'hui",
+  "homework.thisWeek": "Cette semaine",
+  "homework.later": "Plus tard",
+  "homework.none": "Aucun devoir ni leçon publié.",
+  "homework.kind.homework": "Devoir",
+  "homework.kind.lesson": "Leçon",
+  "homework.kind.project": "Projet",
+  "homework.kind.exam": "Examen",
+  "homework.assigned": "Donné le {date}",
+  "finances.kind.school": "École",
+  "finances.kind.sports": "Intersport",
+  "finances.kind.daycare": "Service de garde",
+  "finances.statementTitle": "{kind} — {period}",
+  "finances.issuedOn": "Émis le {date}",
+  "finances.dueOn": "À payer avant le {date}",
+  "finances.item": "Description",
+  "finances.amount": "Montant",
+  "finances.total": "Total",
+  "finances.paid": "Payé",
+  "finances.status.paid": "Payé",
+  "finances.status.due": "À payer",
+  "finances.status.late": "En retard",
+  "finances.status.credit": "Crédit",
+  "finances.reference": "Référence de paiement : {reference}",
+  "finances.howToPay": "Pour payer en ligne ou au guichet de votre banque ou caisse, ajoutez « {payee} » comme fournisseur et entrez cette référence comme numéro de compte.",
+  "finances.payments": "Paiements reçus",
+  "finances.payment": "{date} : {amount}",
+  "finances.noPayment": "Aucun paiement reçu pour cet état de compte.",
+  "finances.receipt.RL-24": "Relevé 24",
+  "finances.receipt.federal": "Reçu fédéral pour frais de garde",
+  "finances.receiptLine": "{form} {year} au nom de {name} : {amount}",
+  "finances.receiptIssued": "Émis le {date}",
+  "finances.receiptYear": "Année {year}",
+  "finances.noReceipt": "Aucun relevé fiscal.",
+  "finances.downloadReceipt": "Télécharger le relevé (PDF)",
+  "finances.lines": "Détail de l'état de compte",
+  "record.identity": "Identité",
+  "record.name": "Nom",
+  "record.grade": "Niveau",
+  "record.permanentCode": "Code permanent",
+  "record.studentNumber": "Numéro de fiche",
+  "record.schoolYear": "Année scolaire {year}",
+  "record.course": "Cours",
+  "record.teacher": "Enseignant",
+  "record.group": "Groupe",
+  "record.route": "Circuit",
+  "record.stop": "Arrêt",
+  "record.morning": "Montée le matin",
+  "record.afternoon": "Descente l'après-midi",
+  "record.noTransport": "Aucun transport scolaire au dossier.",
+  "record.noCourse": "Aucun cours au dossier pour l'instant.",
+  "contact.address": "Adresse",
+  "contact.phone": "Téléphone",
+  "contact.email": "Courriel",
+  "contact.website": "Site Web",
+  "contact.board": "Centre de services scolaire",
+  "contact.people": "Personnes-ressources",
+  "resources.none": "Aucune ressource publiée.",
+  "resources.document": "Document",
+  "resources.link": "Lien",
+  "messages.count": { zero: "Aucun message non lu", one: "{count} message non lu", other: "{count} messages non lus" },
+  "messages.concerns": "Concerne : {names}",
+  "messages.from": "{author}, le {date}",
+  "messages.on": "Le {date}",
+  "reenrollment.period": "Réinscription pour {year} : du {start} au {end}.",
+  "reenrollment.isOpen": "La période de réinscription est ouverte.",
+  "reenrollment.notOpen": "La période de réinscription n'est pas ouverte aujourd'hui.",
+  "reenrollment.answer.confirm": "Vous avez confirmé l'inscription le {date}.",
+  "reenrollment.answer.decline": "Vous avez indiqué que votre enfant ne sera pas réinscrit ({date}).",
+  "reenrollment.notPrincipal": "Seul le parent principal peut répondre à la réinscription.",
+  "settings.kind.message": "Messages de l'école",
+  "settings.kind.absence": "Absences et retards",
+  "settings.kind.bulletin": "Bulletins",
+  "settings.kind.statement": "États de compte",
+  "settings.kind.detention": "Retenues",
+  "settings.kind.reenrollment": "Réinscription",
+  "settings.kind": "Avis",
+  "settings.preferencesHelp": "Pour chaque enfant, choisissez quand le portail vous écrit.",
+  "settings.quietHelp": "Entre ces heures (heure du Québec), aucun courriel ne vous est envoyé : les avis attendent la fin de la période de silence. Laissez vide pour recevoir les avis à toute heure.",
+  "settings.sessions": "Sessions ouvertes",
+  "settings.sessionsHelp": "Les appareils où votre compte est ouvert. Fermez une session que vous ne reconnaissez pas.",
+  "settings.sessionDevice": "Navigateur Web",
+  "settings.sessionThis": "Cet appareil",
+  "settings.sessionStarted": "Ouverte le {date}",
+  "settings.sessionLastUse": "Dernière utilisation le {date}",
+  "settings.sessionAddress": "Adresse IP : {address}",
+  "settings.sessionClose": "Fermer cette session",
+  "settings.sessionClosed": "La session est fermée.",
+  "settings.noSession": "Aucune autre session ouverte.",
+  "settings.twoFactor": "Validation en deux étapes",
+  "settings.twoFactorOn": "La validation en deux étapes est activée : un code de votre application d'authentification est demandé à chaque connexion.",
+  "settings.twoFactorOff": "La validation en deux étapes est désactivée : votre mot de passe suffit pour vous connecter.",
+  "settings.twoFactorPending": "À votre prochaine connexion, vous configurerez une application d'authentification (par exemple sur votre téléphone).",
+  "settings.twoFactorStateOn": "Activée",
+  "settings.twoFactorStateOff": "Désactivée",
+  "settings.twoFactorEnable": "Activer la validation en deux étapes",
+  "settings.twoFactorDisable": "Désactiver la validation en deux étapes",
+  "settings.calendarAddress": "Adresse privée du calendrier",
+  "settings.email": "Courriel du compte : {email}",
+  "error.documentDownload": "Le document n'a pas pu être téléchargé. Réessayez plus tard.",
 } as const;
 
 export type Key = keyof typeof fr;
 
-const en: Record<Key, string> = {
+const en: Record<Key, Message> = {
   "app.title": "Parent Portal",
   "skip": "Skip to content",
   "nav.family": "Family",
@@ -236,8 +419,6 @@ const en: Record<Key, string> = {
   "family.empty": "No child is linked to your account yet.",
   "family.link": "Click here to fill in the form",
   "family.news": "What's new",
-  "family.toJustify": "{count} absence(s) to justify",
-  "family.unread": "{count} unread message(s)",
   "family.balance": "Balance: {amount}",
   "family.open": "Open {name}'s page",
   "link.title": "Link a child to my account",
@@ -375,10 +556,192 @@ const en: Record<Key, string> = {
   "live.ChildLinked": "a child was linked",
   "live.ChildUnlinked": "a child is no longer linked to your account",
   "notFound": "This page does not exist.",
+  "family.toJustify": { zero: "Nothing to justify", one: "{count} absence to justify", other: "{count} absences to justify" },
+  "family.unread": { zero: "No unread messages", one: "{count} unread message", other: "{count} unread messages" },
+  "family.balanceDue": "Balance: {amount} due by {date}",
+  "family.balanceLate": "Balance: {amount}, overdue since {date}",
+  "family.nothingToPay": "Nothing to pay",
+  "family.credit": "Credit of {amount}",
+  "family.total": "Family balance: {amount}",
+  "family.totalNone": "The family has nothing to pay.",
+  "family.latestBulletin": "{what}, {date}",
+  "family.noBulletin": "No report card published yet",
+  "grade.primary": "Grade {count}",
+  "grade.secondary": "Secondary {count}",
+  "grade.kindergarten": "Kindergarten",
+  "grade.group": "group {group}",
+  "summary.agendaToday": "Today: {what}",
+  "summary.schoolDay": "school day",
+  "summary.cycleDay": "cycle day {day}",
+  "summary.noSchool": "no school",
+  "summary.detentions": { zero: "No detention scheduled", one: "{count} detention scheduled", other: "{count} detentions scheduled" },
+  "summary.homework": { zero: "No homework due this week", one: "{count} piece of homework due within 7 days", other: "{count} pieces of homework due within 7 days" },
+  "summary.resources": { zero: "No resources published", one: "{count} resource", other: "{count} resources" },
+  "summary.transport": "Transport: {route}",
+  "summary.call": "Phone: {phone}",
+  "summary.empty": "Nothing new",
+  "results.year": "School year",
+  "results.showYear": "Show",
+  "results.currentYear": "{year} (current year)",
+  "results.firstCommunication": "First communication",
+  "results.term": "Term {count} report card",
+  "results.termShort": "Term {count}",
+  "results.publishedOn": "Published {date}",
+  "results.subject": "Subject",
+  "results.competency": "Competency",
+  "results.mark": "Result",
+  "results.comment": "Teacher's comment",
+  "results.overall": "Overall result",
+  "results.download": "Download the report card (PDF)",
+  "results.evolution": "Progress by subject",
+  "results.chartAlt": "{subject}: {marks}.",
+  "results.chartMark": "{mark} in term {term}",
+  "results.chartAverage": "group average {mark}",
+  "results.chartChild": "Your child's result",
+  "results.assignment": "Assessment",
+  "results.date": "Date",
+  "results.weight": "Weight",
+  "results.points": "{points} out of {outOf}",
+  "results.passed": "Passed",
+  "results.failed": "Not passed",
+  "results.noBulletin": "No report card published for this school year.",
+  "results.noAssignment": "No assignment results published.",
+  "absences.document": "Supporting document",
+  "absences.documentHelp": "A photo (taken with your phone) or a PDF, 5 MB at most.",
+  "absences.documentTooLarge": "This file is {size} MB: the limit is 5 MB. Make the photo smaller or choose another file.",
+  "absences.documentType": "This type of file is not accepted. Attach a photo (JPEG or PNG) or a PDF.",
+  "absences.documentEmpty": "This file is empty.",
+  "absences.reasonGiven": "Reason: {reason}",
+  "absences.from": "from {start} to {end}",
+  "absences.at": "at {time}",
+  "agenda.week": "Week of {start} to {end}",
+  "agenda.previous": "Previous week",
+  "agenda.next": "Next week",
+  "agenda.thisWeek": "This week",
+  "agenda.day": "Day",
+  "agenda.time": "Time",
+  "agenda.cycleDay": "Day {day}",
+  "agenda.noSchool": "No school",
+  "agenda.dayOff": "Day off: {label}",
+  "agenda.pedagogical": "Professional development day",
+  "agenda.noPeriod": "No class on the timetable",
+  "agenda.room": "room {room}",
+  "agenda.teacher": "with {teacher}",
+  "agenda.detentions": "Detentions",
+  "agenda.noDetention": "No detention this week.",
+  "agenda.detention": "{date}, from {start} to {end}",
+  "agenda.place": "Place: {place}",
+  "agenda.reason": "Reason: {reason}",
+  "agenda.bell": "Classes start at {start} and end at {end}.",
+  "agenda.chooseDay": "Choose the day",
+  "agenda.today": "today",
+  "homework.overdue": "Overdue",
+  "homework.today": "Due today",
+  "homework.thisWeek": "This week",
+  "homework.later": "Later",
+  "homework.none": "No homework or lessons published.",
+  "homework.kind.homework": "Homework",
+  "homework.kind.lesson": "Lesson",
+  "homework.kind.project": "Project",
+  "homework.kind.exam": "Exam",
+  "homework.assigned": "Given {date}",
+  "finances.kind.school": "School",
+  "finances.kind.sports": "Intersport",
+  "finances.kind.daycare": "Daycare",
+  "finances.statementTitle": "{kind} — {period}",
+  "finances.issuedOn": "Issued {date}",
+  "finances.dueOn": "Due by {date}",
+  "finances.item": "Description",
+  "finances.amount": "Amount",
+  "finances.total": "Total",
+  "finances.paid": "Paid",
+  "finances.status.paid": "Paid",
+  "finances.status.due": "To pay",
+  "finances.status.late": "Overdue",
+  "finances.status.credit": "Credit",
+  "finances.reference": "Payment reference: {reference}",
+  "finances.howToPay": "To pay online or at the counter of your bank or credit union, add “{payee}” as a payee and enter this reference as the account number.",
+  "finances.payments": "Payments received",
+  "finances.payment": "{date}: {amount}",
+  "finances.noPayment": "No payment received for this statement.",
+  "finances.receipt.RL-24": "RL-24 slip",
+  "finances.receipt.federal": "Federal child care receipt",
+  "finances.receiptLine": "{form} {year} in the name of {name}: {amount}",
+  "finances.receiptIssued": "Issued {date}",
+  "finances.receiptYear": "Year {year}",
+  "finances.noReceipt": "No tax receipt.",
+  "finances.downloadReceipt": "Download the slip (PDF)",
+  "finances.lines": "Statement details",
+  "record.identity": "Identity",
+  "record.name": "Name",
+  "record.grade": "Grade",
+  "record.permanentCode": "Permanent code",
+  "record.studentNumber": "Student number",
+  "record.schoolYear": "School year {year}",
+  "record.course": "Course",
+  "record.teacher": "Teacher",
+  "record.group": "Group",
+  "record.route": "Route",
+  "record.stop": "Stop",
+  "record.morning": "Morning pick-up",
+  "record.afternoon": "Afternoon drop-off",
+  "record.noTransport": "No school transport on record.",
+  "record.noCourse": "No course on record yet.",
+  "contact.address": "Address",
+  "contact.phone": "Phone",
+  "contact.email": "Email",
+  "contact.website": "Website",
+  "contact.board": "School service centre",
+  "contact.people": "Contacts",
+  "resources.none": "No resources published.",
+  "resources.document": "Document",
+  "resources.link": "Link",
+  "messages.count": { zero: "No unread messages", one: "{count} unread message", other: "{count} unread messages" },
+  "messages.concerns": "About: {names}",
+  "messages.from": "{author}, {date}",
+  "messages.on": "{date}",
+  "reenrollment.period": "Re-enrolment for {year}: from {start} to {end}.",
+  "reenrollment.isOpen": "Re-enrolment is open.",
+  "reenrollment.notOpen": "Re-enrolment is not open today.",
+  "reenrollment.answer.confirm": "You confirmed the enrolment on {date}.",
+  "reenrollment.answer.decline": "You said your child will not be re-enrolled ({date}).",
+  "reenrollment.notPrincipal": "Only the principal guardian can answer the re-enrolment.",
+  "settings.kind.message": "School messages",
+  "settings.kind.absence": "Absences and lateness",
+  "settings.kind.bulletin": "Report cards",
+  "settings.kind.statement": "Statements of account",
+  "settings.kind.detention": "Detentions",
+  "settings.kind.reenrollment": "Re-enrolment",
+  "settings.kind": "Notice",
+  "settings.preferencesHelp": "For each child, choose when the portal writes to you.",
+  "settings.quietHelp": "Between these hours (Québec time), no email is sent to you: notices wait for the end of the quiet hours. Leave empty to get notices at any hour.",
+  "settings.sessions": "Open sessions",
+  "settings.sessionsHelp": "The devices where your account is open. Close a session you do not recognise.",
+  "settings.sessionDevice": "Web browser",
+  "settings.sessionThis": "This device",
+  "settings.sessionStarted": "Opened {date}",
+  "settings.sessionLastUse": "Last used {date}",
+  "settings.sessionAddress": "IP address: {address}",
+  "settings.sessionClose": "Close this session",
+  "settings.sessionClosed": "The session is closed.",
+  "settings.noSession": "No other open session.",
+  "settings.twoFactor": "Two-step verification",
+  "settings.twoFactorOn": "Two-step verification is on: a code from your authenticator app is asked at every login.",
+  "settings.twoFactorOff": "Two-step verification is off: your password is enough to log in.",
+  "settings.twoFactorPending": "At your next login, you will set up an authenticator app (on your phone, for example).",
+  "settings.twoFactorStateOn": "On",
+  "settings.twoFactorStateOff": "Off",
+  "settings.twoFactorEnable": "Turn on two-step verification",
+  "settings.twoFactorDisable": "Turn off two-step verification",
+  "settings.calendarAddress": "Private calendar address",
+  "settings.email": "Account email: {email}",
+  "error.documentDownload": "The document could not be downloaded. Please try again later.",
 };
 
 export type Lang = "fr" | "en";
-const catalogues: Record<Lang, Record<Key, string>> = { fr, en };
+const catalogues: Record<Lang, Record<Key, Message>> = { fr, en };
+const LOCALES: Record<Lang, string> = { fr: "fr-CA", en: "en-CA" };
+export const SCHOOL_TIME_ZONE = "America/Toronto";
 
 function initial(): Lang {
   const asked = new URLSearchParams(location.search).get("lang") ?? localStorage.getItem("lang");
@@ -386,6 +749,7 @@ function initial(): Lang {
 }
 
 export let lang: Lang = initial();
+export const locale = (): string => LOCALES[lang];
 
 export function setLang(next: Lang): void {
   lang = next;
@@ -393,19 +757,97 @@ export function setLang(next: Lang): void {
   document.documentElement.lang = next;
 }
 
+export const has = (key: string): key is Key => key in catalogues[lang];
+
+/** The text of ``key`` with its placeholders filled; ``params.count`` picks the plural form and is
+ * written with the language's digits and separators. */
 export function t(key: Key, params: Record<string, string | number> = {}): string {
-  return catalogues[lang][key].replace(/\{(\w+)\}/g, (_, name: string) => String(params[name] ?? `{${name}}`));
+  let message = catalogues[lang][key];
+  if (typeof message !== "string") {
+    const count = Number(params.count ?? 0);
+    message = count === 0 && message.zero !== undefined ? message.zero
+      : new Intl.PluralRules(locale()).select(count) === "one" ? message.one : message.other;
+  }
+  return message.replace(/\{(\w+)\}/g, (_, name: string) => {
+    const value = params[name];
+    if (value === undefined) return `{${name}}`;
+    return typeof value === "number" ? formatNumber(value) : value;
+  });
 }
 
+/** The text of ``key`` as parts, its placeholders filled with nodes (text the school wrote keeps its
+ * own element, e.g. marked translate="no"). */
+export function tParts(key: Key, params: Record<string, string | number | Node>): (string | Node)[] {
+  const texts: Record<string, string | number> = {};
+  for (const [name, value] of Object.entries(params)) texts[name] = typeof value === "object" ? `\u0000${name}\u0000` : value;
+  return t(key, texts).split("\u0000").map((part, i) => i % 2 === 1 ? params[part] as Node : part).filter((part) => part !== "");
+}
+
+/** A calendar date (YYYY-MM-DD) or an instant, as "15 octobre 2026" / "October 15, 2026". */
 export function formatDate(iso: string | null | undefined): string {
   if (!iso) return "";
-  const date = new Date(iso.length === 10 ? `${iso}T12:00:00` : iso);
-  return new Intl.DateTimeFormat(lang === "fr" ? "fr-CA" : "en-CA", { dateStyle: "long" }).format(date);
+  return premier(new Intl.DateTimeFormat(locale(), { dateStyle: "long", timeZone: SCHOOL_TIME_ZONE }).format(instant(iso)));
+}
+
+/** French writes the first of the month "1er" (« mardi 1er décembre »); Intl does not. */
+const premier = (text: string) => lang === "fr" ? text.replace(/(^|\s)1 (?=\p{L})/u, (_, space: string) => `${space}1er `) : text;
+
+/** A day with its weekday: "jeudi 19 novembre" / "Thursday, November 19". */
+export function formatDay(iso: string, withYear = false): string {
+  return premier(new Intl.DateTimeFormat(locale(), { weekday: "long", day: "numeric", month: "long",
+    year: withYear ? "numeric" : undefined, timeZone: SCHOOL_TIME_ZONE }).format(instant(iso)));
+}
+
+/** A short day for a narrow column: "lun. 30" / "Mon. 30". */
+export function formatShortDay(iso: string): string {
+  return new Intl.DateTimeFormat(locale(), { weekday: "short", day: "numeric", timeZone: SCHOOL_TIME_ZONE })
+    .format(instant(iso));
+}
+
+export function formatMonth(iso: string): string {
+  return new Intl.DateTimeFormat(locale(), { month: "long", timeZone: SCHOOL_TIME_ZONE }).format(instant(iso));
+}
+
+/** An instant with its time of day, in school time: "2 décembre 2026 à 14 h 05". */
+export function formatDateTime(iso: string | null | undefined): string {
+  if (!iso) return "";
+  return premier(new Intl.DateTimeFormat(locale(), { dateStyle: "long", timeStyle: "short", timeZone: SCHOOL_TIME_ZONE })
+    .format(new Date(iso)));
+}
+
+/** A time of day "HH:MM" as a Québec reader writes it: "8 h 15" / "8:15 a.m.". */
+export function formatTime(hhmm: string | null | undefined): string {
+  if (!hhmm) return "";
+  const [hours, minutes] = hhmm.split(":").map(Number);
+  return new Intl.DateTimeFormat(locale(), { hour: "numeric", minute: "2-digit", timeZone: "UTC" })
+    .format(new Date(Date.UTC(2000, 0, 1, hours, minutes)));
 }
 
 export function formatMoney(amount: number | string | null | undefined): string {
-  return new Intl.NumberFormat(lang === "fr" ? "fr-CA" : "en-CA", { style: "currency", currency: "CAD" })
-    .format(Number(amount ?? 0));
+  return new Intl.NumberFormat(locale(), { style: "currency", currency: "CAD" }).format(Number(amount ?? 0));
+}
+
+export function formatNumber(value: number, fractionDigits = 0): string {
+  return new Intl.NumberFormat(locale(), { maximumFractionDigits: fractionDigits }).format(value);
+}
+
+export function formatPercent(mark: number): string {
+  return new Intl.NumberFormat(locale(), { style: "percent", maximumFractionDigits: 1 }).format(mark / 100);
+}
+
+export function formatList(items: string[]): string {
+  return new Intl.ListFormat(locale(), { style: "long", type: "conjunction" }).format(items);
+}
+
+/** Today in school time, as YYYY-MM-DD. */
+export function today(): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: SCHOOL_TIME_ZONE, year: "numeric", month: "2-digit",
+    day: "2-digit" }).format(new Date());
+}
+
+/** A calendar date at noon UTC (the same day in every time zone of the Americas), or an instant. */
+function instant(iso: string): Date {
+  return new Date(iso.length === 10 ? `${iso}T12:00:00Z` : iso);
 }
 
 document.documentElement.lang = lang;

@@ -51,12 +51,22 @@ async function screen(path: string): Promise<HTMLElement> {
     case "compte": return views.settingsView();
     case "enfants":
       if (parts.length === 2) return views.childHome(parts[1]);
-      if (parts.length === 3) return views.childTile(parts[1], parts[2]);
+      if (parts.length === 3) return views.childTile(parts[1], parts[2], new URLSearchParams(path.split("?")[1] ?? ""));
   }
   return views.notFound();
 }
 
-async function render(path: string): Promise<void> {
+// Each render has a number; a screen that finishes loading after a later render began is dropped,
+// so the page always ends on the last link clicked, whatever order the answers arrive in.
+let renders = 0;
+// Whether the parent has typed in this screen's forms since it was shown: a live update then
+// leaves the screen as it is (its banner says what is new) rather than wiping what they typed.
+let edited = false;
+main.addEventListener("input", () => (edited = true));
+
+async function render(path: string, live = false): Promise<void> {
+  const generation = ++renders;
+  const current = () => generation === renders;
   const bare = path.split("?")[0];
   if (bare === "/callback") {
     try {
@@ -69,6 +79,7 @@ async function render(path: string): Promise<void> {
     }
   }
   const user = await currentUser();
+  if (!current()) return;
   if (!user && !PUBLIC.has(bare)) {
     await login(); // back here after
     return;
@@ -88,9 +99,13 @@ async function render(path: string): Promise<void> {
         h("p", { role: "alert" }, error instanceof SignInUnavailable ? t("error.signInUnavailable")
           : error instanceof ApiError && error.message ? error.message : t("error.unavailable")));
   }
-  mount(main, content);
+  if (!current()) return;
   main.removeAttribute("aria-busy");
-  (main.querySelector("h1") as HTMLElement | null)?.focus();
+  if (live && edited) return;
+  mount(main, content);
+  edited = false;
+  // A live refresh leaves the focus where the parent is reading.
+  if (!live) (main.querySelector("h1") as HTMLElement | null)?.focus();
   const message = arrivalMessage();
   if (message) {
     main.prepend(h("p", { class: "notice", role: "status" }, message));
@@ -112,8 +127,9 @@ onLive((event: LiveEvent) => {
   if (concerned) {
     // The service applies the event in a moment; the banner stays while the page refreshes.
     setTimeout(async () => {
-      await render(location.pathname + location.search);
-      main.prepend(banner);
+      if (edited) return;
+      await render(location.pathname + location.search, true);
+      if (!main.contains(banner)) main.prepend(banner);
     }, 400);
   }
 });
