@@ -17,6 +17,7 @@ import uuid
 import pytest
 
 from tests.deploy.conftest import REPO
+from tests.support import create_vhost, delete_vhost
 
 SCRIPT = REPO / "deploy" / "container" / "build-image.sh"
 ENV = {**os.environ, "CONTAINERS_CONF": str(REPO / "deploy" / "container" / "containers.conf")}
@@ -103,9 +104,19 @@ def test_the_image_is_non_root_with_the_web_client(image):
     assert listing.stdout.split() == ["10001", "portal", "True", "False"]
 
 
-def test_a_service_and_the_gateway_run_from_the_image(image, containers, amqp_url, portal_env):
+@pytest.fixture
+def own_vhost(portal_env):
+    """A vhost of this test's own: the service declares its queues with its default settings, which
+    other tests' processes on the session's vhost declare otherwise."""
+    name = f"image-{uuid.uuid4().hex[:10]}"
+    yield create_vhost(name)
+    delete_vhost(name)
+
+
+def test_a_service_and_the_gateway_run_from_the_image(image, containers, own_vhost, portal_env):
     from sqlalchemy import create_engine, text
 
+    amqp_url = own_vhost
     database = f"image_{uuid.uuid4().hex[:10]}"
     admin = create_engine(f"{portal_env['PORTAL_PG_URL_BASE']}/postgres", isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
