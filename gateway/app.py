@@ -30,9 +30,9 @@ from servicekit.tokens import InvalidToken
 from . import documents, openapi
 from .messages import Catalogue
 from .links import LinkCache
-from .live import Child, LiveHub
+from .live import Child, LiveHub, TooManyStreams
 from .metrics import metrics
-from .routes import EXPORTERS, ROUTES, TILES, Route
+from .routes import EXPORTERS, MAX_BODY, ROUTES, TILES, Route
 from .rpc import CANNOT_ANSWER, RpcClient
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,10 @@ class Gateway:
         try:
             rule, values = self.url_map.bind_to_environ(environ).match(return_rule=True)
             endpoint, route = rule.endpoint, rule.rule.removeprefix(API)
+            # Refused from its announced length, before a byte of it is read (chunked bodies are
+            # never read: Werkzeug gives an empty stream when eventlet sends no length).
+            if (request.content_length or 0) > (endpoint.max_body if isinstance(endpoint, Route) else MAX_BODY):
+                raise ApiError(413, "request_too_large")
             response = self._dispatch(request, endpoint, values, correlation_id)
         except ApiError as exc:
             response = self._error(request, exc)
@@ -329,32 +333,38 @@ class Gateway:
 
     def _events(self, request: Request, parent_id: str, claims: dict, correlation_id: str) -> Response:
         children = self._call_guarded(lambda: self.links.children(parent_id, correlation_id))
-        stream = self.live.open(parent_id, [Child(c["student_id"], c["school"]["id"], c["org"]["id"])
-                                            for c in children])
+        try:
+            stream = self.live.open(parent_id, [Child(c["student_id"], c["school"]["id"], c["org"]["id"])
+                                                for c in children])
+        except TooManyStreams:
+            raise ApiError(429, "too_many_streams") from None
         ends_at = float(claims.get("exp") or time.time() + 3600)
         request.environ["eventlet.minimum_write_chunk_size"] = 0  # each event leaves at once
 
         def generate():
-            try:
-                yield b"retry: 2000\n: open\n\n"
-                while not stream.overflowed:
-                    remaining = ends_at - time.time()
-                    if remaining <= 0:
-                        # The token ran out: the client comes back with a fresh one.
-                        yield b"event: session_expired\ndata: {}\n\n"
-                        return
-                    try:
-                        item = stream.queue.get(timeout=min(SSE_KEEPALIVE, remaining))
-                    except Empty:
-                        yield b": keep-alive\n\n"
-                        continue
-                    payload = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
-                    yield f"event: {item['type']}\nid: {item['id']}\ndata: {payload}\n\n".encode()
-            finally:
-                self.live.close(stream)
+            yield b"retry: 2000\n: open\n\n"
+            while not stream.overflowed:
+                remaining = ends_at - time.time()
+                if remaining <= 0:
+                    # The token ran out: the client comes back with a fresh one.
+                    yield b"event: session_expired\ndata: {}\n\n"
+                    return
+                try:
+                    item = stream.queue.get(timeout=min(SSE_KEEPALIVE, remaining))
+                except Empty:
+                    # Also how a page that went away is noticed: this write fails, the server
+                    # closes the response, and the stream's place is free again.
+                    yield b": keep-alive\n\n"
+                    continue
+                payload = json.dumps(item, ensure_ascii=False, separators=(",", ":"))
+                yield f"event: {item['type']}\nid: {item['id']}\ndata: {payload}\n\n".encode()
 
-        return Response(generate(), mimetype="text/event-stream",
-                        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        response = Response(generate(), mimetype="text/event-stream",
+                            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+        # On the response's close, which the server always calls: a generator closed before
+        # its first step would never run a ``finally`` of its own.
+        response.call_on_close(lambda: self.live.close(stream))
+        return response
 
     # -- ops, configuration, documentation, the web client --------------------------------------
 

@@ -3,33 +3,75 @@
 Every child-scoped route asks; a dashboard would otherwise cost one more round trip each time.
 ``ChildLinked``/``ChildUnlinked`` seen on the bus drop the parent's answers at once, so the cache
 never delays an auto-unlink on this gateway; the short lifetime bounds it on the others.
+
+Bounded: the parents seen last, and for each the children asked about last (a parent may ask
+about any number of ids that are not their children's). A miss costs one call to linking.
 """
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 from eventlet.event import Event
 
 from .rpc import RpcClient
 
 
+class Lru:
+    """At most ``size`` entries: one more drops the least recently used."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        value = self._items.get(key)
+        if value is not None:
+            self._items.move_to_end(key)
+        return value
+
+    def put(self, key, value) -> None:
+        self._items[key] = value
+        self._items.move_to_end(key)
+        if len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def pop(self, key) -> None:
+        self._items.pop(key, None)
+
+    def values(self):
+        return self._items.values()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class LinkCache:
-    def __init__(self, rpc: RpcClient, ttl: float = 5.0, timeout: float = 2.0):
+    def __init__(self, rpc: RpcClient, ttl: float = 5.0, timeout: float = 2.0, parents: int = 10_000,
+                 children_per_parent: int = 16):
         self.rpc, self.ttl, self.timeout = rpc, ttl, timeout
-        self._answers: dict[str, dict[str, tuple[bool, float]]] = {}  # parent -> child -> (answer, until)
-        self._families: dict[str, tuple[list, float]] = {}  # parent -> (children, until)
+        self.children_per_parent = children_per_parent
+        self._answers = Lru(parents)  # parent -> Lru(child -> (answer, until))
+        self._families = Lru(parents)  # parent -> (children, until)
         self._asking: dict[str, Event] = {}  # parent -> the call in flight (a page opening many streams)
+
+    def __len__(self) -> int:
+        """How many answers are kept."""
+        return sum(len(answers) for answers in self._answers.values()) + len(self._families)
 
     def is_linked(self, parent_id: str, student_id: str, correlation_id: str | None = None) -> bool:
         now = time.monotonic()
-        cached = self._answers.get(parent_id, {}).get(student_id)
+        answers = self._answers.get(parent_id)
+        cached = answers.get(student_id) if answers is not None else None
         if cached is not None and cached[1] > now:
             return cached[0]
         linked = bool(self.rpc.call("linking", "is_linked", parent_id, student_id,
                                     timeout=self.timeout, correlation_id=correlation_id))
-        if len(self._answers) > 100_000:
-            self._answers.clear()  # bounded memory; a refill costs one call per parent and child
-        self._answers.setdefault(parent_id, {})[student_id] = (linked, now + self.ttl)
+        answers = self._answers.get(parent_id)  # again: the call let others change the cache
+        if answers is None:
+            answers = Lru(self.children_per_parent)
+            self._answers.put(parent_id, answers)
+        answers.put(student_id, (linked, now + self.ttl))
         return linked
 
     def children(self, parent_id: str, correlation_id: str | None = None) -> list[dict]:
@@ -54,11 +96,9 @@ class LinkCache:
         finally:
             self._asking.pop(parent_id, None)
         asking.send(("ok", family))
-        if len(self._families) > 100_000:
-            self._families.clear()
-        self._families[parent_id] = (family, now + self.ttl)
+        self._families.put(parent_id, (family, now + self.ttl))
         return family
 
     def forget(self, parent_id: str) -> None:
-        self._answers.pop(parent_id, None)
-        self._families.pop(parent_id, None)
+        self._answers.pop(parent_id)
+        self._families.pop(parent_id)

@@ -32,6 +32,13 @@ SOURCES = {
     "linking": ("ChildLinked", "ChildUnlinked"),
 }
 STREAM_BACKLOG = 100  # events an idle reader may fall behind before its stream is ended
+# Open streams a parent may hold on one gateway: a page each, on a few devices. Each costs a
+# green thread and a fan-out; without a cap one account could hold thousands.
+MAX_STREAMS_PER_PARENT = 6
+
+
+class TooManyStreams(Exception):
+    """The parent already holds ``MAX_STREAMS_PER_PARENT`` open streams."""
 
 
 @dataclass(frozen=True)
@@ -80,8 +87,11 @@ class LiveHub:
     # -- streams ------------------------------------------------------------------------------
 
     def open(self, parent_id: str, children: list[Child]) -> Stream:
+        streams = self.streams.setdefault(parent_id, set())
+        if len(streams) >= MAX_STREAMS_PER_PARENT:
+            raise TooManyStreams(parent_id)
         stream = Stream(parent_id, {c.student_id: c for c in children})
-        self.streams.setdefault(parent_id, set()).add(stream)
+        streams.add(stream)
         if self.metrics:
             self.metrics.sse_streams.inc()
         return stream

@@ -25,7 +25,8 @@ TILE = {
 ERRORS = {
     "400": "Malformed request", "401": "No valid token", "404": "Not found, or a child that is not the parent's",
     "409": "Contradicts what is recorded", "422": "Invalid input (code and field say what)",
-    "429": "Too many attempts", "503": "The service did not answer in time",
+    "413": "Body longer than the route accepts", "429": "Too many attempts",
+    "503": "The service did not answer in time",
 }
 
 
@@ -46,6 +47,7 @@ def document(routes) -> dict:
     paths["/events"] = {"get": _extra(
         "Server-sent events about the parent's children (absences, results, statements, messages, links)",
         "live", {"type": "string"}, media="text/event-stream")}
+    paths["/events"]["get"]["responses"].update(_errors(["429"]))  # the parent's streams all open already
     paths["/calendar/{token}.ics"] = {"get": {
         "summary": "The parent's private iCalendar feed (the secret address is the credential)",
         "tags": ["notifications"], "security": [],
@@ -90,7 +92,7 @@ def _errors(codes) -> dict:
 
 
 def _operation(route) -> dict:
-    codes = ["400", "422", "429", "503"] + ([] if route.public else ["401"]) + (["404"] if route.child else [])
+    codes = ["400", "413", "422", "429", "503"] + ([] if route.public else ["401"]) + (["404"] if route.child else [])
     operation = {
         "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.path)}",
         "summary": route.summary,

@@ -13,6 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.attendance.agenda import MAX_DOCUMENT_BYTES
+
+# Bytes of body a route accepts: a form of a few fields is far below it. A longer body is refused
+# unread (413), whether or not the route asks for a token.
+MAX_BODY = 64 * 1024
+# A justification carries its document as base64 (4 characters for 3 bytes) inside the JSON.
+MAX_JUSTIFICATION_BODY = (MAX_DOCUMENT_BYTES // 3 + 1) * 4 + MAX_BODY
+
 
 @dataclass(frozen=True)
 class Route:
@@ -34,6 +42,7 @@ class Route:
     public: bool = False  # no parent token (account creation and password reset)
     status: int = 200
     document: str | None = None  # answered as the PDF that ``documents.<document>`` makes of the answer
+    max_body: int = MAX_BODY
 
 
 def child(method, path, service, rpc, summary, tag, **kw) -> Route:
@@ -96,7 +105,8 @@ ROUTES = (
     child("POST", "/absences/declarations", "attendance", "declare_absence", "Declare an upcoming absence",
           "absences", body=True, status=201),
     child("POST", "/absences/<absence_id>/justification", "attendance", "justify_absence",
-          "Justify an absence the school recorded", "absences", params=("absence_id",), body=True),
+          "Justify an absence the school recorded", "absences", params=("absence_id",), body=True,
+          max_body=MAX_JUSTIFICATION_BODY),
     child("GET", "/agenda", "attendance", "agenda", "Timetable, school days and holidays, detentions", "agenda",
           query=("start", "end")),
     # Results and homework (grades).
