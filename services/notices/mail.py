@@ -23,7 +23,7 @@ import os
 import smtplib
 import ssl
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import formataddr, make_msgid
@@ -34,6 +34,7 @@ from prometheus_client import Counter
 from sqlalchemy import select, update
 
 from servicekit.database import make_engine
+from servicekit.schooltime import school_now
 
 from . import domain, templates, unsubscribe
 from .tables import outbox
@@ -159,7 +160,7 @@ class Postman(DependencyProvider):
 
     def deliver_due(self) -> int:
         """Send one batch of due mails; how many rows it settled (sent, put off or failed)."""
-        now = datetime.now(timezone.utc)
+        now = school_now()
         with self.engine.begin() as conn:
             rows = conn.execute(
                 select(outbox).where(outbox.c.sent_at.is_(None), outbox.c.failed_at.is_(None),
@@ -199,14 +200,14 @@ class Postman(DependencyProvider):
                 self._mark(conn, grouped, attempts=attempts, next_try_at=retry_at, last_error=str(exc))
                 MAILS.labels("put_off").inc()
                 continue
-            self._mark(conn, grouped, sent_at=datetime.now(timezone.utc), last_error=None)
+            self._mark(conn, grouped, sent_at=school_now(), last_error=None)
             MAILS.labels("sent").inc()
 
     def _fail(self, conn, parent_id: str, rows, reason: str) -> None:
         """A mail that will never go: set aside with its reason (no value of the mail in it)."""
         log.warning("mail to parent %s failed for good (%s)", parent_id, reason)
         MAILS.labels("failed").inc()
-        self._mark(conn, rows, attempts=rows[0].attempts + 1, failed_at=datetime.now(timezone.utc), last_error=reason)
+        self._mark(conn, rows, attempts=rows[0].attempts + 1, failed_at=school_now(), last_error=reason)
 
     def _message_for(self, parent_id: str, what: str, rows) -> EmailMessage:
         first = rows[0]

@@ -8,11 +8,13 @@ the screen that shows the news; ``mail.Postman`` sends it when it is due.
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime
 
 from sqlalchemy import any_, delete, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
+
+from servicekit.schooltime import school_now
 
 from . import domain, templates
 from .tables import guardians, links, outbox, parent_settings, parents, preferences, students
@@ -24,7 +26,7 @@ STUDENT_KINDS = {"AbsenceRecorded": "absence", "BulletinPublished": "bulletin", 
 def enqueue(conn: Connection, events: list, public_url: str, now: datetime | None = None) -> int:
     """Queue the mails ``events`` call for, their links under ``public_url`` (the portal's public
     address); returns how many were queued."""
-    now = now or datetime.now(timezone.utc)
+    now = now or school_now()
     queued = []
     for event in events:
         if not domain.is_news(event.time, now):

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 from contracts import Envelope
+from scripts.school_calendar import current_year, last_school_day
+from servicekit.schooltime import school_now
 
 
 
@@ -64,13 +66,13 @@ def message(audience: dict, title: str = "Journée pédagogique") -> Envelope:
     full = {"school_id": None, "group": None, "student_id": None, **audience}
     return sis("MessagePublished", message_id, {
         "message_id": message_id, "audience": full, "title": title, "body": "Le service de garde sera ouvert.",
-        "published_at": datetime.now(timezone.utc), "author": "Hélène Tremblay, directrice"})
+        "published_at": school_now(), "author": "Hélène Tremblay, directrice"})
 
 
 def absence(student_id: str, school_id: str, day: date | None = None) -> Envelope:
     return sis("AbsenceRecorded", student_id, {
         "absence_id": f"abs-{uuid.uuid4().hex[:10]}", "student_id": student_id, "school_id": school_id,
-        "date": day or date.today() - timedelta(days=1), "kind": "absence", "period": "full_day",
+        "date": day or last_school_day(), "kind": "absence", "period": "full_day",
         "requires_justification": True})
 
 
@@ -88,9 +90,8 @@ def homework(student_id: str, school_id: str, due: date) -> Envelope:
 
 
 def school_calendar(school_id: str, day_off: date) -> Envelope:
-    first = date(day_off.year if day_off.month >= 8 else day_off.year - 1, 8, 27)
-    return sis("SchoolCalendarPublished", school_id, {
-        "school_id": school_id, "school_year": f"{first.year}-{first.year + 1}", "first_day": first,
-        "last_day": date(first.year + 1, 6, 22), "days_off": [{"date": day_off, "label": "Journée pédagogique"}],
-        "day_start": "08:00", "day_end": "15:05",
-        "absence_reasons": [{"code": "MAL", "label_fr": "Maladie", "label_en": "Illness"}]})
+    """The school year of ``day_off``, whose one day off is a pedagogical day on ``day_off``."""
+    published = current_year(day_off).calendar(school_id, [{"code": "MAL", "label_fr": "Maladie",
+                                                            "label_en": "Illness"}])
+    published["days_off"] = [{"date": day_off, "label": "Journée pédagogique"}]
+    return sis("SchoolCalendarPublished", school_id, published)

@@ -15,14 +15,18 @@ from sqlalchemy import create_engine, text
 
 from contracts import Envelope
 from contracts.publish import publish
+from scripts.school_calendar import current_year, last_school_day, next_school_day
 from services.notices.domain import SCHOOL_TIME
+from servicekit.schooltime import school_today, school_year_of
 from services.notices.service import NoticesService
-from services.notices.templates import day
+from services.notices.templates import day, long_date
 from servicekit.errors import DomainError, NotFound
 from tests.local_env import REPO
 from tests.notices import events
 from tests.notices.mailbox import received, text_of
 from tests.support import eventually
+
+pytestmark = pytest.mark.school_clock
 
 FAST_MAIL = {"MAIL_POLL_SECONDS": 0.1, "MAIL_RETRY_SECONDS": 0.2}
 
@@ -184,8 +188,9 @@ def test_mail_is_in_the_parents_language(notices, rpc, amqp_url):
     family = settle(rpc, amqp_url, events.family(first_name="Noah"), locale="en")
     statement = events.sis("StatementIssued", family.student_id, {
         "statement_id": f"edc-{uuid.uuid4().hex[:6]}", "account_id": "css-test.fam-1", "student_id": family.student_id,
-        "school_id": family.school_id, "kind": "school", "period": "2026-2027", "issued_on": date(2026, 9, 15),
-        "due_date": date(2026, 10, 15), "lines": [{"description": "Matériel", "amount_cents": 123456}],
+        "school_id": family.school_id, "kind": "school", "period": school_year_of(school_today()),
+        "issued_on": last_school_day(), "due_date": last_school_day() + timedelta(days=30),
+        "lines": [{"description": "Matériel", "amount_cents": 123456}],
         "total_cents": 123456, "paid_cents": 0, "balance_cents": 123456, "payment_reference": "2093100412",
         "visible_from": None, "document_url": None})
     publish([statement], amqp_url)
@@ -202,7 +207,7 @@ def test_preferences_per_child_and_kind(notices, rpc, amqp_url, database):
     assert (kinds["absence"], kinds["detention"], kinds["message"]) == ("off", "digest", "instant")
     assert answer["quiet_hours"] is None
     publish([events.absence(family.student_id, family.school_id),
-             events.detention(family.student_id, date.today() + timedelta(days=1)),
+             events.detention(family.student_id, school_today() + timedelta(days=1)),
              events.message({"scope": "org", "org_id": family.org_id})], amqp_url)
     mails = eventually(lambda: received(family.email))
     rows = eventually(lambda: len(outbox_rows(database, family.parent_id)) == 2 and outbox_rows(database,
@@ -296,12 +301,16 @@ def test_reenrolment_is_announced_to_the_principal_guardian_only(notices, rpc, a
                 "student_id": principal.student_id, "guardian_id": f"{org}.r-2", "name": "Marc Roy",
                 "email": other.email, "principal": False, "access": True})], amqp_url)
     # The same queue: notices takes the guardians in before the opening of the period.
-    publish([events.sis("ReenrollmentOpened", org, {"org_id": org, "school_year": "2027-2028",
-                                                   "opens_on": date(2027, 1, 18), "closes_on": date(2027, 2, 5)})],
+    opens_on = school_today()
+    closes_on = opens_on + timedelta(days=18)
+    next_year = school_year_of(current_year().last_day + timedelta(days=30))
+    publish([events.sis("ReenrollmentOpened", org, {"org_id": org, "school_year": next_year,
+                                                   "opens_on": opens_on, "closes_on": closes_on})],
             amqp_url)
     mail = eventually(lambda: received(principal.email))[0]
-    assert mail["Subject"] == "La réinscription 2027-2028 est ouverte"
-    assert "de Léa pour l'année scolaire 2027-2028" in text_of(mail) and "du 18 janvier 2027 au 5 février 2027" in text_of(mail)
+    assert mail["Subject"] == f"La réinscription {next_year} est ouverte"
+    assert f"de Léa pour l'année scolaire {next_year}" in text_of(mail)
+    assert f"du {long_date(opens_on, 'fr')} au {long_date(closes_on, 'fr')}" in text_of(mail)
     # A message about the child, queued after the opening, reaches the other guardian: the
     # opening reached them or not before it.
     marker = events.message({"scope": "student", "org_id": org, "school_id": principal.school_id,
@@ -312,9 +321,9 @@ def test_reenrolment_is_announced_to_the_principal_guardian_only(notices, rpc, a
 
 def test_a_standard_icalendar_parser_reads_the_feed_and_a_reset_token_closes_the_old_url(notices, rpc, amqp_url):
     family = settle(rpc, amqp_url, events.family(first_name="Léa"))
-    soon = date.today() + timedelta(days=5)
+    soon = next_school_day()
     cancelled = events.absence(family.student_id, family.school_id, soon)
-    publish([events.school_calendar(family.school_id, soon + timedelta(days=1)),
+    publish([events.school_calendar(family.school_id, next_school_day(soon)),
              events.absence(family.student_id, family.school_id, soon),
              cancelled,
              events.detention(family.student_id, soon),
@@ -396,7 +405,7 @@ def test_the_daily_digest_gathers_the_days_news_in_one_mail(notices, rpc, amqp_u
     rpc.notices.set_preferences(family.parent_id, {"children": [
         {"student_id": family.student_id, "kinds": {"absence": "digest", "detention": "digest"}}]})
     recorded, detention = (events.absence(family.student_id, family.school_id),
-                           events.detention(family.student_id, date.today() + timedelta(days=2)))
+                           events.detention(family.student_id, school_today() + timedelta(days=2)))
     publish([recorded, detention], amqp_url)
     eventually(lambda: len(outbox_rows(database, family.parent_id)) == 2)
     assert received(family.email) == []
