@@ -140,9 +140,17 @@ def test_consumers_scale_on_their_queue_depth_and_on_cpu(rendered):
 
 
 def test_prometheus_picks_up_every_monitor_and_rule(rendered):
-    for kind in ("ServiceMonitor", "PrometheusRule"):
+    for kind in ("ServiceMonitor", "PodMonitor", "PrometheusRule"):
         for obj in of_kind(rendered, kind):
             assert obj["metadata"].get("labels", {}).get("release") == "kube-prometheus-stack", obj["metadata"]["name"]
+
+
+def test_every_database_is_scraped_by_a_pod_monitor_of_ours(rendered):
+    monitored = {m["spec"]["selector"]["matchLabels"]["cnpg.io/cluster"] for m in of_kind(rendered, "PodMonitor")}
+    for cluster in of_kind(rendered, "Cluster"):
+        # The operator's own PodMonitor (deprecated) would lack the release label.
+        assert not cluster["spec"].get("monitoring", {}).get("enablePodMonitor")
+        assert cluster["metadata"]["name"] in monitored
 
 
 def test_mail_goes_through_an_authenticated_relay_with_starttls(rendered):

@@ -77,8 +77,9 @@ def test_each_overlay_renders_the_whole_portal(rendered):
     names = {(o["kind"], o["metadata"]["name"]) for o in rendered}
     for svc in ("identity", "linking", "attendance", "grades", "billing", "notices"):
         for kind in ("Deployment", "Service", "PodDisruptionBudget", "ScaledObject",
-                     "ServiceMonitor", "Job", "Cluster", "ScheduledBackup"):
-            prefix = {"Job": "portal-migrate", "Cluster": "portal-db", "ScheduledBackup": "portal-db"}.get(kind, "portal")
+                     "ServiceMonitor", "Job", "Cluster", "ScheduledBackup", "PodMonitor"):
+            prefix = {"Job": "portal-migrate", "Cluster": "portal-db", "ScheduledBackup": "portal-db",
+                      "PodMonitor": "portal-db"}.get(kind, "portal")
             assert (kind, f"{prefix}-{svc}") in names
     for kind, name in [("Deployment", "portal-gateway"), ("RabbitmqCluster", "portal-rabbitmq"),
                        ("HorizontalPodAutoscaler", "portal-gateway"), ("TriggerAuthentication", "portal-rabbitmq-keda"),
@@ -102,7 +103,7 @@ def test_kubernetes_objects_match_the_kubernetes_schemas(rendered):
 def test_custom_resources_match_the_operators_schemas(rendered):
     custom = [o for o in rendered if (o["apiVersion"], o["kind"]) in VALIDATORS]
     assert {o["kind"] for o in custom} == {"RabbitmqCluster", "Cluster", "ScheduledBackup", "Keycloak",
-                                          "KeycloakRealmImport", "ServiceMonitor", "PrometheusRule",
+                                          "KeycloakRealmImport", "ServiceMonitor", "PodMonitor", "PrometheusRule",
                                           "ScaledObject", "TriggerAuthentication"}
     for obj in custom:
         errors = [f"{'.'.join(map(str, e.path))}: {e.message}"

@@ -108,6 +108,7 @@ def needed_ways(objects: list[dict]) -> list[tuple]:
             (f"{svc} -> broker", ours[f"portal-{svc}"], "OURS", RABBITMQ_POD, "OURS", 5672),
             (f"Prometheus -> {svc}", {}, "monitoring", ours[f"portal-{svc}"], "OURS", 8080),
             (f"CloudNativePG -> {svc} database", {}, "cnpg-system", db, "OURS", 8000),
+            (f"Prometheus -> {svc} database metrics", {}, "monitoring", db, "OURS", 9187),
         ]
     keycloak_db = database_pod("portal-db-keycloak")
     ways += [
@@ -123,6 +124,8 @@ def needed_ways(objects: list[dict]) -> list[tuple]:
         ("Prometheus -> broker metrics", {}, "monitoring", RABBITMQ_POD, "OURS", 15692),
         ("KEDA -> broker (queue depths)", {}, "keda", RABBITMQ_POD, "OURS", 5672),
         ("notices -> mail relay", ours["portal-notices"], "OURS", {}, None, 587),
+        ("Keycloak -> mail relay", KEYCLOAK_POD, "OURS", {}, None, 587),
+        ("Prometheus -> Keycloak's database metrics", {}, "monitoring", keycloak_db, "OURS", 9187),
     ]
     return ways
 
