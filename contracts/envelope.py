@@ -1,4 +1,4 @@
-"""The envelope every event travels in (DESIGN.md §3), and validation of a received body."""
+"""The envelope every event travels in, and validation of a received body."""
 import datetime as dt
 import functools
 import json

@@ -107,7 +107,7 @@ def _channel_id(source):
 
 def asyncapi_document():
     """One channel per exchange, one message per event type, a send operation for its producer
-    and a receive operation for each consumer (DESIGN.md §2)."""
+    and a receive operation for each consumer."""
     channels, operations, messages = {}, {}, {}
     for source in sorted({spec.source for spec in EVENTS.values()}):
         exchange = exchange_for(source)

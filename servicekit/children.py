@@ -1,4 +1,4 @@
-"""What every service that answers about a child keeps (DESIGN.md §2, §5): its own projection of
+"""What every service that answers about a child keeps: its own projection of
 the parent↔child links, and the access log of each read of a child's data (Québec's Law 25).
 
 ``link_tables(metadata)`` declares both tables in a service's metadata; ``apply`` feeds the links

@@ -20,7 +20,7 @@ from servicekit.errors import Conflict, DomainError, TooManyAttempts
 
 FLOWS = ("register", "reset", "claim")
 
-# --- the password rule (DESIGN.md §9) -------------------------------------------------------
+# --- the password rule -------------------------------------------------------------------------
 # The guides disagree (8 to 16 characters with 3 of 4 classes; 8+ with upper, lower and a digit
 # or symbol): we keep 8+ characters and 3 of the 4 classes, and never cap a passphrase at 16.
 # This is the one place the rule lives; the realm's password policy is derived from it and a
@@ -103,7 +103,7 @@ def classes_of(password: str) -> set[str]:
 PASSWORD_RULE = PasswordRule()
 
 
-# --- verification codes (DESIGN.md §5) ----------------------------------------------------------
+# --- verification codes ----------------------------------------------------------
 CODE_LIFETIME = timedelta(minutes=15)
 CODE_TRIES = 5
 TICKET_LIFETIME = timedelta(minutes=10)

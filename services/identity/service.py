@@ -1,7 +1,7 @@
 """The identity service: parents' accounts in Keycloak, created and recovered by an emailed code.
 
 Keycloak owns credentials, logins, sessions and social login; this service runs the flows that
-Keycloak does not have in this shape (DESIGN.md §5) and tells the other services, by events, who
+Keycloak does not have in this shape and tells the other services, by events, who
 the verified parents are: ``ParentVerified`` once per account, ``ParentEmailChanged``,
 ``ParentAccountClosed``.
 

@@ -21,7 +21,7 @@ from babel.numbers import format_currency
 
 LOCALES = ("fr", "en")
 
-# identity's rule (DESIGN.md §5): a code is valid this many minutes, and a new one cancels it.
+# identity's rule (services/identity/domain.py): a code is valid this many minutes, and a new one cancels it.
 CODE_VALID_MINUTES = 15
 FLOWS = ("register", "reset", "claim")
 
