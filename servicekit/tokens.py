@@ -7,7 +7,9 @@
 Checked: the signature against the realm's published keys (JWKS), the issuer, the audience,
 the expiry, and that it is an access token. The keys are fetched once and cached; a token
 signed with a key id not in the cache makes one refetch (Keycloak rotated its keys), at most
-once per ``refetch_interval`` so that forged key ids cannot make us hammer Keycloak. A token
+once per ``refetch_interval`` so that forged key ids cannot make us hammer Keycloak, whether the
+last fetch worked or failed (while Keycloak is out of reach, such a token gets that failure
+again, an ``OSError``, without another attempt). A token
 found good is remembered (by its digest) until it expires: a page of a dozen calls checks its
 signature once, not a dozen times.
 """
@@ -47,6 +49,7 @@ class TokenVerifier:
         self.jwks_url = jwks_url or f"{self.issuer}/protocol/openid-connect/certs"
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._fetch_failed = False
         self._lock = threading.Lock()
         self._good: OrderedDict[bytes, dict] = OrderedDict()  # digest -> claims, oldest first
         self._remembered = remembered
@@ -102,9 +105,14 @@ class TokenVerifier:
             with self._lock:
                 key = self._keys.get(kid)
                 if key is None and time.monotonic() - self._fetched_at >= self.refetch_interval:
+                    self._fetched_at = time.monotonic()  # before asking: a failure waits its turn too
+                    self._fetch_failed = True
                     self._keys = self._fetch()
-                    self._fetched_at = time.monotonic()
+                    self._fetch_failed = False
                     key = self._keys.get(kid)
+                elif key is None and self._fetch_failed:
+                    # The key may be a real new one: the caller hears that the keys are out of reach.
+                    raise OSError("the realm's keys could not be fetched; next attempt after the interval")
         if key is None:
             # Not a key of this realm: another realm's token, or a forgery.
             raise InvalidToken("bad_signature")
