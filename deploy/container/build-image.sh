@@ -119,8 +119,12 @@ buildah config \
     --label org.opencontainers.image.base.name="debian:$suite (mmdebstrap)" \
     "$container"
 image="localhost/portail-parents:$tag"
+previous="$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)"
 buildah commit --quiet --rm "$container" "$image" >/dev/null
-# The image this tag named before, now untagged.
+# The image this tag named before (also named by its pushed digest): no longer of use here.
+if [ -n "$previous" ] && [ "$previous" != "$(podman image inspect --format '{{.Id}}' "$image")" ]; then
+    podman rmi --force "$previous" >/dev/null 2>&1 || true
+fi
 podman image prune --force >/dev/null 2>&1 || true
 trap 'rm -rf "$stage"' EXIT
 say "image $image built in $((SECONDS - started)) s"

@@ -71,7 +71,8 @@ def image():
     print(f"image built and pushed in {time.monotonic() - started:.0f} s: {pinned}")
     pulled = podman("pull", "--tls-verify=false", "--quiet", pinned)
     assert pulled.returncode == 0, pulled.stderr
-    return pinned
+    yield pinned
+    podman("rmi", pinned)  # the copy pulled back; the build's own tag and the cached base stay
 
 
 @pytest.fixture
