@@ -354,12 +354,16 @@ class Demo:
                 entries.append({"day": day, "start": start, "end": end,
                                 "course_code": f"{code}{student['grade'][1]}", "course_name": name,
                                 "room": f"{'ABC'[slot % 3]}-{100 + 10 * slot + day}"})
-        self.emit("TimetablePublished", {"student_id": sid, "school_year": self.year.name,
-                                         "cycle_length": 9, "entries": entries})
+        for calendar in (self.year, self.next_year):  # published two weeks before the year starts
+            if calendar.first_day - 14 * DAY <= self.today:
+                self.emit("TimetablePublished", {"student_id": sid, "school_year": calendar.name,
+                                                 "cycle_length": 9, "entries": entries})
         rng = self.rng_of(sid, "detention")
-        if featured:  # one to attend in the agenda's week: detentions are on Thursdays
-            day = next((day for day in self.year.school_days()
-                        if day >= self.today and day.weekday() == THURSDAY), self.past_days[-1])
+        week = [day for calendar in (self.year, self.next_year) for day in calendar.school_days()
+                if self.today <= day <= self.today + 6 * DAY]
+        if featured:  # one to attend in the agenda's week, on Thursday when there is school then
+            day = next((day for day in week if day.weekday() == THURSDAY),
+                       week[0] if week else self.past_days[-1])
         elif rng.random() < 0.08:
             day = rng.choice(self.past_days[-10:])
         else:
