@@ -10,9 +10,9 @@ import sys
 import time
 
 import eventlet
-from sqlalchemy import create_engine
 
 from . import config, deadletters, logs, migrations, store
+from .database import make_engine
 
 SERVICES = ("identity", "linking", "attendance", "grades", "billing", "notices")
 
@@ -47,7 +47,7 @@ def rebuild_projections(service: str, url: str) -> dict:
     """Empty the service's read models and replay its whole store into them, in one
     transaction: readers see the old read models until the new ones are complete."""
     projections = importlib.import_module(f"services.{service}.projections")
-    engine = create_engine(url)
+    engine = make_engine(url, pool_size=1)
     started, count = time.perf_counter(), 0
     with engine.begin() as conn:
         for table in reversed(projections.TABLES):

@@ -32,6 +32,7 @@ import contracts
 from .database import Database
 from .errors import DomainError
 from .ops import metrics_for
+from .private import describe
 
 log = logging.getLogger(__name__)
 
@@ -314,8 +315,8 @@ class _Batch:
 
 
 def _outcome(worker_result) -> tuple[bool, object]:
-    """(True, events applied) or (False, the reason it failed)."""
+    """(True, events applied) or (False, the reason it failed, without a database's values)."""
     result, exc_info = worker_result
     if exc_info is None:
         return True, result or []
-    return False, f"{exc_info[0].__name__}: {exc_info[1]}"[:500]
+    return False, describe(exc_info[1])[:500]

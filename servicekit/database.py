@@ -10,10 +10,11 @@ def make_engine(url: str, pool_size: int = 5) -> Engine:
     # A bounded pool per process: seven processes share PostgreSQL's connection limit. It keeps
     # as many connections as the process runs workers at once: a connection beyond the pool is
     # closed when given back, and opening one again (a backend, a password exchange) costs more
-    # than the query it serves.
+    # than the query it serves. Its errors never quote the values bound to a query (names,
+    # marks, documents): they reach logs and dead-letter reasons (``servicekit.private``).
     return create_engine(
         url, pool_size=pool_size, max_overflow=2, pool_pre_ping=True, pool_recycle=1800,
-        connect_args={"connect_timeout": 5},
+        connect_args={"connect_timeout": 5}, hide_parameters=True,
     )
 
 

@@ -6,6 +6,8 @@ import logging
 import threading
 import time
 
+from .private import format_exception, log_message
+
 # Green-thread local once eventlet has patched threading: one value per worker.
 current = threading.local()
 
@@ -21,7 +23,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "service": self.service,
             "logger": record.name,
-            "message": record.getMessage(),
+            "message": log_message(record),
         }
         for key in ("correlation_id", "event_id"):
             value = getattr(record, key, None) or getattr(current, key, None)
@@ -30,6 +32,9 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
+
+    def formatException(self, exc_info) -> str:
+        return format_exception(exc_info)  # a database error's message quotes the row: withheld
 
 
 def configure(service: str, level: str = "INFO") -> None:

@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def ensure_database(url: str) -> None:
     target = make_url(url)
-    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", hide_parameters=True)
     with admin.connect() as conn:
         exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": target.database}).scalar()
         if not exists:

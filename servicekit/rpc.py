@@ -10,9 +10,10 @@ import inspect
 
 from nameko.exceptions import deserialize_to_instance
 from nameko.rpc import rpc as nameko_rpc
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, StatementError
 
 from .errors import Conflict, DomainError, NotFound, TooManyAttempts, Unavailable
+from .private import DatabaseFault, describe
 
 for _error in (DomainError, NotFound, Conflict, TooManyAttempts, Unavailable):
     deserialize_to_instance(_error)
@@ -25,6 +26,8 @@ def rpc(method):
             return method(*args, **kwargs)
         except OperationalError:  # connection refused or lost, server shutting down, deadlock
             raise Unavailable("service_unavailable") from None
+        except StatementError as exc:  # its message, sent to the caller, would quote the row
+            raise DatabaseFault(describe(exc)) from exc
 
     # nameko checks a call's arguments against this signature before running it.
     call.__signature__ = inspect.signature(method)

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 url = context.config.get_main_option("sqlalchemy.url")
-engine = create_engine(url, poolclass=pool.NullPool)
+engine = create_engine(url, poolclass=pool.NullPool, hide_parameters=True)  # as make_engine's
 with engine.connect() as connection:
     context.configure(connection=connection, target_metadata=None)
     with context.begin_transaction():
