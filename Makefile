@@ -19,8 +19,17 @@ servers: setup
 status:
 	@bash scripts/servers.sh status
 
+# The tests that depend on today (marked school_clock) run again with the whole stack on each of
+# these days: a school day, a day without school (a Saturday) and a day of the summer break.
+SCHOOL_DAYS ?= 2027-02-17 2027-02-20 2027-07-15
+
 test: servers
 	@. scripts/env.sh && "$$PORTAL_VENV/bin/python" -m pytest $(TESTS) $(PYTEST_OPTIONS)
+	@. scripts/env.sh && for day in $(SCHOOL_DAYS); do \
+		echo "== the tests that depend on today, with the school clock on $$day"; \
+		PORTAL_SCHOOL_DAY=$$day "$$PORTAL_VENV/bin/python" -m pytest $(TESTS) $(PYTEST_OPTIONS) -m school_clock; \
+		status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status; \
+	done
 
 bench: servers
 	@if [ -f bench/__main__.py ]; then \
