@@ -43,13 +43,14 @@ def standin_admin(portal_env):
 def social_provider(portal_env, keycloak_admin, standin_admin):
     """The stand-in realm brokered from ``portal`` over OIDC, as Google or Microsoft would be.
     The broker's client secret is the one Keycloak generated for the stand-in's client; the
-    provider lives only in test runs, never in the realm file."""
+    provider lives only in test runs, never in the realm file. Like the realm file's providers,
+    it does not vouch for the emails it gives (``trustEmail``): a school email is proven by code."""
     issuer = f"{portal_env['PORTAL_KEYCLOAK_URL']}/realms/{STANDIN}"
     broker = standin_admin.get_client_id("portal-broker")
     secret = standin_admin.get_client_secrets(broker)["value"]
     provider = {
         "alias": STANDIN, "displayName": "Social (substitut)", "providerId": "oidc", "enabled": True,
-        "trustEmail": True, "storeToken": False, "firstBrokerLoginFlowAlias": "first broker login",
+        "trustEmail": False, "storeToken": False, "firstBrokerLoginFlowAlias": "first broker login",
         "config": {
             "clientId": "portal-broker", "clientSecret": secret, "clientAuthMethod": "client_secret_post",
             "issuer": issuer, "authorizationUrl": f"{issuer}/protocol/openid-connect/auth",

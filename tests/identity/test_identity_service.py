@@ -376,14 +376,19 @@ def parent_of(tokens: dict, portal_env) -> str:
     return verifier.verify(tokens["access_token"])["sub"]
 
 
-def test_social_first_login_with_the_school_email_is_ready_at_once(
-        identity, rpc, bus, portal_env, social_account):
+def test_social_first_login_with_the_school_email_still_proves_it_by_code(
+        identity, rpc, mailbox, bus, portal_env, social_account):
     email = new_email("social")
     password = social_account(email)
     parent_id = parent_of(social_login(portal_env, email, password), portal_env)
     assert rpc.identity.me(parent_id)["school_email_verified"] is False
 
-    assert rpc.identity.claim_school_email(parent_id, None) == {
+    # The provider says the email is verified; the portal believes only its own code.
+    with pytest.raises(DomainError) as unproven:
+        rpc.identity.claim_school_email(parent_id, None)
+    assert unproven.value.code == "code_required"
+    ticket = proven_ticket(rpc, mailbox, "claim", email, parent_id=parent_id)
+    assert rpc.identity.claim_school_email(parent_id, ticket) == {
         "parent_id": parent_id, "email": email, "school_email_verified": True}
     assert rpc.identity.me(parent_id)["school_email_verified"] is True
     rpc.identity.claim_school_email(parent_id, None)  # again: nothing new
