@@ -41,6 +41,7 @@ def settings_from_env() -> Settings:
         web_client_id=os.environ.get("PORTAL_WEB_CLIENT_ID", "portal-web"),
         web_dist=dist,
         tile_deadline=float(os.environ.get("PORTAL_TILE_DEADLINE", "0.3")),
+        trusted_proxies=int(os.environ.get("PORTAL_TRUSTED_PROXIES", "0")),
     )
 
 

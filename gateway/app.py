@@ -7,6 +7,7 @@ code, a message from the catalogue in the request's language, and the field.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import time
@@ -58,6 +59,7 @@ class Settings:
     web_dist: Path | None = None
     tile_deadline: float = 0.3
     rpc_timeout: float = 5.0
+    trusted_proxies: int = 0  # proxies in front of the gateway that append to X-Forwarded-For
 
 
 class Gateway:
@@ -200,7 +202,7 @@ class Gateway:
             options.update({name: body[name] for name in route.fields if name in body})
         options.update(route.fixed)
         if route.client_address:
-            options["client_address"] = request.remote_addr
+            options["client_address"] = _client_address(request, self.settings.trusted_proxies)
         def call():
             return self.rpc.call(route.service, route.rpc, *args, options=options, correlation_id=correlation_id)
 
@@ -424,6 +426,21 @@ def _language(request: Request) -> str:
     if asked in ("fr", "en"):
         return asked
     return request.accept_languages.best_match(["fr", "en"], default="fr")
+
+
+def _client_address(request: Request, trusted_proxies: int) -> str:
+    """The parent's address, which rate limits count: the connection's, or behind
+    ``trusted_proxies`` proxies (each appends the address it saw to X-Forwarded-For) the one the
+    outermost of them saw, the N-th from the right. What the client wrote there itself is further
+    left and never read; without trusted proxies the header is ignored."""
+    if trusted_proxies:
+        forwarded = [a.strip() for a in ",".join(request.headers.getlist("X-Forwarded-For")).split(",")]
+        if len(forwarded) >= trusted_proxies:
+            try:
+                return str(ipaddress.ip_address(forwarded[-trusted_proxies]))
+            except ValueError:
+                pass  # not an address: a proxy that does not write the header as said
+    return request.remote_addr
 
 
 def _body(request: Request):
