@@ -131,6 +131,8 @@ export PORTAL_SMTP_HOST=127.0.0.1
 export PORTAL_GATEWAY_URL="http://127.0.0.1:$PORTAL_GATEWAY_PORT"
 # The portal's address as parents reach it: the links in mails start with it.
 export PORTAL_PUBLIC_URL="${PORTAL_PUBLIC_URL:-$PORTAL_GATEWAY_URL}"
+# Proxies in front of the gateway that append to X-Forwarded-For: none on one machine.
+export PORTAL_TRUSTED_PROXIES="${PORTAL_TRUSTED_PROXIES:-0}"
 
 if [ "${BASH_SOURCE[0]}" = "$0" ] && [ "${1:-}" = "--print" ]; then
     env | grep '^PORTAL_' | sort
