@@ -41,13 +41,13 @@ def _optional(kwargs):
 # comment) allows line feed, carriage return and tab only.
 ONE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 MULTI_LINE_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
-CONTROL_CHARACTER = "Contains a control character or a line break where none is allowed."
 
 
 def Text(max_length, multiline=False, **kwargs):
     """Human text: 1 to `max_length` characters, on one line unless `multiline`."""
     validators = [validate.Length(min=1, max=max_length),
-                  validate.Regexp(MULTI_LINE_PATTERN if multiline else ONE_LINE_PATTERN, error=CONTROL_CHARACTER)]
+                  validate.Regexp(MULTI_LINE_PATTERN if multiline else ONE_LINE_PATTERN,
+                                  error="Contains a control character or a line break where none is allowed.")]
     return fields.String(validate=validators, **_optional(kwargs))
 
 
