@@ -12,7 +12,6 @@ import json
 import logging
 import time
 import uuid
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from servicekit.tokens import InvalidToken
 
 from . import documents, openapi
 from .messages import Catalogue
-from .links import LinkCache
+from .links import LinkCache, Lru
 from .live import Child, LiveHub, TooManyStreams
 from .metrics import metrics
 from .routes import EXPORTERS, MAX_BODY, ROUTES, TILES, Route
@@ -41,6 +40,8 @@ log = logging.getLogger(__name__)
 API = "/api/v1"
 FAMILY_TILES = ("absences", "results", "finances")
 STALE_KEPT_FOR = 600.0  # seconds a tile's last good answer may stand in for a failing service
+STALE_KEPT_PARENTS = 10_000  # the parents seen last; only a fallback, so a bounded one
+STALE_KEPT_PER_PARENT = 200  # tiles of the family's children
 SSE_KEEPALIVE = 15.0
 
 
@@ -71,7 +72,7 @@ class Gateway:
         self.links = LinkCache(self.rpc)
         self.live = LiveHub(settings.amqp_url, on_link_change=self._link_changed, metrics=self.metrics)
         self.catalogue = Catalogue()
-        self._last_good: dict[str, OrderedDict] = {}  # parent -> (child, tile) -> (data, as_of)
+        self._last_good = Lru(STALE_KEPT_PARENTS)  # parent -> Lru((child, tile) -> (data, as_of, at))
         self.url_map = Map([Rule(API + r.path, methods=[r.method], endpoint=r) for r in ROUTES] + [
             Rule(f"{API}/children/<student_id>/dashboard", methods=["GET"], endpoint="dashboard"),
             Rule(f"{API}/family", methods=["GET"], endpoint="family"),
@@ -171,7 +172,7 @@ class Gateway:
 
     def _link_changed(self, parent_id: str) -> None:
         self.links.forget(parent_id)
-        self._last_good.pop(parent_id, None)
+        self._last_good.pop(parent_id)
 
     # -- one route, one service call -----------------------------------------------------------
 
@@ -250,7 +251,10 @@ class Gateway:
         pending = {tile: self.rpc.call_async(service, method, *args, correlation_id=correlation_id)
                    for tile, (service, method, args) in wanted.items()}
         deadline = time.monotonic() + self.settings.tile_deadline
-        kept = self._last_good.setdefault(parent_id, OrderedDict())
+        kept = self._last_good.get(parent_id)
+        if kept is None:
+            kept = Lru(STALE_KEPT_PER_PARENT)
+            self._last_good.put(parent_id, kept)
         tiles = {}
         for tile, call in pending.items():
             key = (tuple(wanted[tile][2][1:]), tile)
@@ -275,12 +279,7 @@ class Gateway:
                 tiles[tile] = {"status": "error", "code": exc.code}
                 continue
             tiles[tile] = {"status": "ok", "data": data}
-            kept[key] = (data, _now_iso(), time.monotonic())
-            kept.move_to_end(key)
-            while len(kept) > 200:
-                kept.popitem(last=False)
-        if len(self._last_good) > 50_000:
-            self._last_good.clear()  # bounded memory; only a fallback
+            kept.put(key, (data, _now_iso(), time.monotonic()))
         return tiles
 
     def _dashboard(self, parent_id: str, student_id: str, correlation_id: str) -> dict:

@@ -4,6 +4,7 @@ answers are made up (``test_cannot_answer``)."""
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Response
 
+from gateway import app
 from gateway.app import Gateway, Settings
 from gateway.links import LinkCache
 from gateway.live import MAX_STREAMS_PER_PARENT
@@ -30,9 +31,13 @@ class Unread:
     readline = readlines = read
 
 
+def _gateway() -> Gateway:
+    return Gateway(Settings(amqp_url="amqp://unused", issuer="http://127.0.0.1/realms/portal"), TokenIsParent(),
+                   rpc=MadeUpServices({}))
+
+
 def _client() -> Client:
-    return Client(Gateway(Settings(amqp_url="amqp://unused", issuer="http://127.0.0.1/realms/portal"),
-                          TokenIsParent(), rpc=MadeUpServices({})))
+    return Client(_gateway())
 
 
 def _post(client: Client, path: str, length: int, language: str = "fr", body=None):
@@ -141,3 +146,21 @@ def test_a_recently_used_answer_outlives_newer_ones_until_the_cache_is_full():
     assert linking.calls == calls
     cache.is_linked("parent-1", "b")
     assert linking.calls == calls + 1
+
+
+def test_the_last_good_tiles_kept_for_a_failing_service_are_bounded(monkeypatch):
+    monkeypatch.setattr(app, "STALE_KEPT_PARENTS", 3)
+    monkeypatch.setattr(app, "STALE_KEPT_PER_PARENT", 20)
+    gateway = _gateway()
+    client = Client(gateway)
+
+    def dashboard(parent: str, student: str) -> None:
+        response = client.get(f"/api/v1/children/{student}/dashboard", headers={"Authorization": f"Bearer {parent}"})
+        assert response.status_code == 200
+
+    for number in range(10):  # nine tiles a child
+        dashboard("parent-1", f"css-x.{number}")
+    assert len(gateway._last_good.get("parent-1")) == 20
+    for parent in range(2, 12):
+        dashboard(f"parent-{parent}", STUDENT)
+    assert len(gateway._last_good) == 3
