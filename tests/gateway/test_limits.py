@@ -1,6 +1,10 @@
 """What one client may cost the gateway: a body no longer than its route needs, refused before it
 is read; a few open streams per parent; a link cache of bounded size. No servers: the services'
 answers are made up (``test_cannot_answer``)."""
+import socket
+
+import eventlet
+import eventlet.wsgi
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Response
 
@@ -11,6 +15,7 @@ from gateway.live import MAX_STREAMS_PER_PARENT
 from gateway.routes import MAX_BODY, MAX_JUSTIFICATION_BODY
 from services.attendance.agenda import MAX_DOCUMENT_BYTES
 from tests.gateway.test_cannot_answer import MadeUpServices
+from tests.support import eventually
 
 STUDENT = "css-x.1234567"
 
@@ -103,6 +108,31 @@ def test_a_parents_seventh_stream_is_refused_and_a_closed_one_frees_its_place():
     for response in streams + [other, again]:
         response.close()
     assert _stream(client, "parent-1").status_code == 200
+
+
+def test_a_page_that_went_away_frees_its_stream_at_the_next_keep_alive(monkeypatch):
+    """Over a real connection: a page closed without a word is noticed when its keep-alive
+    cannot be written, and its place is free again."""
+    monkeypatch.setattr(app, "SSE_KEEPALIVE", 0.1)
+    listener = eventlet.listen(("127.0.0.1", 0))
+    server = eventlet.spawn(eventlet.wsgi.server, listener, _gateway(), log_output=False)
+    opened = []
+
+    def stream_status() -> int:
+        connection = socket.create_connection(listener.getsockname(), timeout=5)
+        opened.append(connection)
+        connection.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: portal\r\nAuthorization: Bearer parent-1\r\n\r\n")
+        return int(connection.recv(4096).split(b" ", 2)[1])
+
+    try:
+        assert [stream_status() for _ in range(MAX_STREAMS_PER_PARENT + 1)] == [200] * MAX_STREAMS_PER_PARENT + [429]
+        opened[0].close()  # the page went away
+        eventually(lambda: stream_status() == 200, timeout=5, interval=0.2)
+    finally:
+        for connection in opened:
+            connection.close()
+        server.kill()
+        listener.close()
 
 
 class CountedLinking:
