@@ -1,7 +1,7 @@
 """Aggregates: state rebuilt from their own stream, new events kept until stored.
 
-Pure Python, so that domains build on it and stay testable without a database; loading and
-saving are ``store.load`` and ``store.save``.
+Pure Python, so that domains build on it and stay testable without a database; a command loads
+and saves them through ``store.Commands``.
 """
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from contracts import Envelope
 
 
 class Aggregate:
-    """Subclasses set ``stream_prefix`` and implement ``apply(event)``; commands call
-    ``record(event)``, which applies the event and keeps it until it is stored."""
+    """Subclasses set ``source`` (the service whose events these are), maybe ``stream_prefix``,
+    and implement ``apply(event)``; their commands call ``record``, which makes the event,
+    applies it and keeps it until it is stored."""
 
+    source = ""
     stream_prefix = ""
 
     def __init__(self, key: str):
@@ -26,9 +28,13 @@ class Aggregate:
     def apply(self, event: Envelope) -> None:
         raise NotImplementedError
 
-    def record(self, event: Envelope) -> None:
+    def record(self, event_type: str, data: dict, correlation_id: str, causation_id: str | None = None
+               ) -> Envelope:
+        """A new event of this aggregate's stream, applied and kept until it is stored."""
+        event = Envelope.new(event_type, self.source, self.stream_id, data, correlation_id, causation_id)
         self.apply(event)
         self.changes.append(event)
+        return event
 
     @classmethod
     def rebuild(cls, key: str, history: list[Envelope]):

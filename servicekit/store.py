@@ -200,26 +200,50 @@ def advance(conn: Connection, relay: str, position: int) -> None:
     )
 
 
-def transact(engine, command, attempts: int = 3):
-    """Run ``command(conn)`` in a transaction, again from the start (re-reading everything) when
-    another writer moved the same stream first."""
-    for attempt in range(attempts):
-        try:
-            with engine.begin() as conn:
-                return command(conn)
-        except ConcurrencyError:
-            if attempt == attempts - 1:
-                raise
+class UnitOfWork:
+    """One command's transaction: the aggregates it loads and saves, in ``conn``. Saving appends
+    their new events, which the relay publishes once committed, and applies them to the
+    service's projections in the same transaction."""
+
+    def __init__(self, conn: Connection, project):
+        self.conn, self._project = conn, project
+
+    def load(self, aggregate_class, key: str):
+        """The aggregate ``key`` rebuilt from its stream."""
+        return aggregate_class.rebuild(key, load_stream(self.conn, f"{aggregate_class.stream_prefix}{key}"))
+
+    def save(self, *aggregates) -> list[Envelope]:
+        """Append each aggregate's new events after the version they were decided on, and apply
+        them; raises ConcurrencyError if a stream moved meanwhile. Returns the stored events."""
+        stored = []
+        for aggregate in aggregates:
+            new, aggregate.changes = aggregate.changes, []
+            aggregate.version = append(self.conn, aggregate.version, new)
+            stored.extend(new)
+        self._project(self.conn, stored)
+        return stored
 
 
-def load(conn: Connection, aggregate_class, key: str):
-    """The aggregate ``key`` rebuilt from its stream."""
-    return aggregate_class.rebuild(key, load_stream(conn, f"{aggregate_class.stream_prefix}{key}"))
+class Commands:
+    """How a service runs a command: ``run(engine, command)`` calls ``command(unit)`` in a
+    transaction, where ``unit`` (a UnitOfWork) loads the aggregates, the command decides, and
+    ``unit.save`` stores and projects what it decided; again from the start, re-reading
+    everything, when another writer moved the same stream first. ``project(conn, events)`` is
+    the service's ``projections.apply``."""
 
+    def __init__(self, project, attempts: int = 3):
+        self.project, self.attempts = project, attempts
 
-def save(conn: Connection, aggregate) -> list[Envelope]:
-    """Append the aggregate's new events after the version they were decided on; raises
-    ConcurrencyError if the stream moved meanwhile. Returns the stored events."""
-    new, aggregate.changes = aggregate.changes, []
-    aggregate.version = append(conn, aggregate.version, new)
-    return new
+    def run(self, engine, command):
+        for attempt in range(self.attempts):
+            try:
+                with engine.begin() as conn:
+                    return command(UnitOfWork(conn, self.project))
+            except ConcurrencyError:
+                if attempt == self.attempts - 1:
+                    raise
+
+    def within(self, conn: Connection) -> UnitOfWork:
+        """A unit of work in a transaction of the caller's, which retries it: an event
+        consumer's batch whose effects include commands."""
+        return UnitOfWork(conn, self.project)

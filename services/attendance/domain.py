@@ -88,6 +88,8 @@ class StudentAttendance(Aggregate):
     parents' own events; the invariant it guards is that an absence is justified once.
     """
 
+    source = "attendance"
+
     def __init__(self, student_id: str):
         super().__init__(student_id)
         self.justified: set[str] = set()
@@ -113,7 +115,7 @@ class StudentAttendance(Aggregate):
             data["time"] = declaration.time
         if declaration.explanation:
             data["explanation"] = declaration.explanation
-        return self._record("AbsenceDeclared", data, correlation_id)
+        return self.record("AbsenceDeclared", data, correlation_id)
 
     def justify(self, parent_id: str, absence: RecordedAbsence | None, reason_code: str, explanation: str | None,
                 document_ref: str | None, calendar: SchoolCalendar | None, correlation_id: str) -> Envelope:
@@ -129,9 +131,4 @@ class StudentAttendance(Aggregate):
             data["explanation"] = explanation
         if document_ref:
             data["document_ref"] = document_ref
-        return self._record("AbsenceMotivated", data, correlation_id)
-
-    def _record(self, event_type: str, data: dict, correlation_id: str) -> Envelope:
-        event = Envelope.new(event_type, "attendance", self.stream_id, data, correlation_id)
-        self.record(event)
-        return event
+        return self.record("AbsenceMotivated", data, correlation_id)

@@ -27,6 +27,7 @@ from . import domain, projections
 from .tables import absences, calendars, declarations, detentions, documents, timetables
 
 ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
+commands = store.Commands(projections.apply)
 
 
 class DeclarationSchema(Schema):
@@ -139,16 +140,16 @@ class AttendanceService:
         request = errors.load(DeclarationSchema(), declaration)
         request["end_date"] = request["end_date"] or request["start_date"]
 
-        def declare(conn):
-            school_id = self._linked_school(conn, parent_id, student_id, "declare_absence")
-            calendar = self._calendar(conn, school_id, request["start_date"])
-            attendance = store.load(conn, domain.StudentAttendance, student_id)
+        def declare(unit):
+            school_id = self._linked_school(unit.conn, parent_id, student_id, "declare_absence")
+            calendar = self._calendar(unit.conn, school_id, request["start_date"])
+            attendance = unit.load(domain.StudentAttendance, student_id)
             event = attendance.declare(parent_id, school_id, domain.Declaration(**request), calendar,
                                        domain.school_today(), self.ops.correlation_id)
-            projections.apply(conn, store.save(conn, attendance))
+            unit.save(attendance)
             return {"declaration_id": event.data["declaration_id"]}
 
-        return store.transact(self.db, declare)
+        return commands.run(self.db, declare)
 
     @rpc
     def agenda(self, parent_id, student_id, start=None, end=None):
@@ -250,16 +251,17 @@ class AttendanceService:
             agendas.check_document(document["content_type"], document["content_base64"])
             request["document_ref"] = f"doc-{uuid.uuid4()}"
 
-        def justify(conn):
+        def justify(unit):
+            conn = unit.conn
             school_id = self._linked_school(conn, parent_id, student_id, "justify_absence")
             row = conn.execute(select(absences).where(absences.c.absence_id == str(absence_id))).first()
             recorded = None if row is None or row.date is None else domain.RecordedAbsence(
                 row.absence_id, row.student_id, row.cancelled, row.justified_at is not None)
             calendar = self._calendar(conn, school_id, row.date if row is not None and row.date else domain.school_today())
-            attendance = store.load(conn, domain.StudentAttendance, student_id)
+            attendance = unit.load(domain.StudentAttendance, student_id)
             attendance.justify(parent_id, recorded, request["reason_code"], request["explanation"],
                                request["document_ref"], calendar, self.ops.correlation_id)
-            projections.apply(conn, store.save(conn, attendance))
+            unit.save(attendance)
             if document is not None:
                 content = document["content_base64"]
                 conn.execute(insert(documents).values(
@@ -268,7 +270,7 @@ class AttendanceService:
                     sha256=hashlib.sha256(content).hexdigest(), content=content))
             return {"absence_id": absence_id, "justified": True}
 
-        return store.transact(self.db, justify)
+        return commands.run(self.db, justify)
 
     # -- helpers --------------------------------------------------------------------------------
 

@@ -225,6 +225,8 @@ class ParentAccount(Aggregate):
     """One parent's account as identity's events tell it. Its invariants: ``ParentVerified``
     once per account, an email change only after it, nothing after ``ParentAccountClosed``."""
 
+    source = "identity"
+
     def __init__(self, parent_id: str):
         super().__init__(parent_id)
         self.email: str | None = None
@@ -248,19 +250,14 @@ class ParentAccount(Aggregate):
         if self.closed:
             raise Conflict("account_closed")
         if not self.verified:
-            return self._record("ParentVerified", {"parent_id": self.key, "email": email, "locale": locale},
+            return self.record("ParentVerified", {"parent_id": self.key, "email": email, "locale": locale},
                                 correlation_id)
         if self.email == email:
             return None
-        return self._record("ParentEmailChanged",
+        return self.record("ParentEmailChanged",
                             {"parent_id": self.key, "old_email": self.email, "new_email": email}, correlation_id)
 
     def close(self, correlation_id: str) -> Envelope | None:
         if self.closed:
             return None
-        return self._record("ParentAccountClosed", {"parent_id": self.key}, correlation_id)
-
-    def _record(self, event_type: str, data: dict, correlation_id: str) -> Envelope:
-        event = Envelope.new(event_type, "identity", self.stream_id, data, correlation_id)
-        self.record(event)
-        return event
+        return self.record("ParentAccountClosed", {"parent_id": self.key}, correlation_id)

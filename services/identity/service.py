@@ -64,6 +64,8 @@ TICKET = fields.String(required=True, validate=validate.Length(min=1, max=100))
 PASSWORD = fields.String(required=True, validate=validate.Length(max=1024))
 
 
+commands = store.Commands(projections.apply)
+
 # Registered once, when the module is imported; a rise is someone guessing codes.
 CODE_FAILURES = Counter("portal_identity_code_failures_total", "Verification codes refused, by flow and reason.",
                         ["flow", "reason"])
@@ -203,12 +205,15 @@ class IdentityService:
         request = errors.load(NewPasswordSchema(), {
             "ticket": ticket, "password": password, "password_confirmation": password_confirmation,
             "locale": locale})
-        with self.db.begin() as conn:
-            proven = self._use_ticket(conn, request["ticket"], "register")
+
+        def register(unit):
+            proven = self._use_ticket(unit.conn, request["ticket"], "register")
             domain.PASSWORD_RULE.check(request["password"], request["password_confirmation"], proven.email)
             parent_id = self.accounts.create(proven.email, request["password"], request["locale"])
-            self._prove(conn, parent_id, proven.email, request["locale"])
-        return {"parent_id": parent_id, "email": proven.email}
+            self._prove(unit, parent_id, proven.email, request["locale"])
+            return {"parent_id": parent_id, "email": proven.email}
+
+        return commands.run(self.db, register)
 
     @rpc
     def reset_password(self, ticket=None, password=None, password_confirmation=None):
@@ -233,20 +238,23 @@ class IdentityService:
         request = errors.load(ClaimSchema(), {"parent_id": parent_id, "ticket": ticket})
         parent_id = str(request["parent_id"])
         user = self._user(parent_id)
-        with self.db.begin() as conn:
+
+        def claim(unit):
             if request["ticket"] is None:
                 if not user.get("emailVerified") or not user.get("email"):
                     raise DomainError("code_required", field="ticket")
                 email = domain.normalise_email(user["email"])
             else:
-                proven = self._use_ticket(conn, request["ticket"], "claim")
+                proven = self._use_ticket(unit.conn, request["ticket"], "claim")
                 if proven.parent_id != parent_id:
                     raise DomainError("ticket_invalid", field="ticket")
                 email = proven.email
                 if domain.normalise_email(user.get("email") or "") != email or not user.get("emailVerified"):
                     self.accounts.set_email(parent_id, email)
-            self._prove(conn, parent_id, email, locale_of(user))
-        return {"parent_id": parent_id, "email": email, "school_email_verified": True}
+            self._prove(unit, parent_id, email, locale_of(user))
+            return {"parent_id": parent_id, "email": email, "school_email_verified": True}
+
+        return commands.run(self.db, claim)
 
     @rpc
     def me(self, parent_id):
@@ -295,16 +303,19 @@ class IdentityService:
         email = domain.normalise_email(user.get("email") or "")
         if not email or domain.normalise_email(request["confirmation"]) != email:
             raise DomainError("confirmation_mismatch", field="confirmation")
-        with self.db.begin() as conn:
-            account = store.load(conn, domain.ParentAccount, parent_id)
+
+        def close(unit):
+            account = unit.load(domain.ParentAccount, parent_id)
             account.close(self.ops.correlation_id)
-            projections.apply(conn, store.save(conn, account))
-            conn.execute(delete(verification_codes).where(
+            unit.save(account)
+            unit.conn.execute(delete(verification_codes).where(
                 or_(verification_codes.c.email == email, verification_codes.c.parent_id == parent_id)))
-            conn.execute(delete(tickets).where(or_(tickets.c.email == email, tickets.c.parent_id == parent_id)))
+            unit.conn.execute(delete(tickets).where(or_(tickets.c.email == email, tickets.c.parent_id == parent_id)))
             # Last, inside the transaction: if Keycloak refuses, nothing is recorded.
             self.accounts.delete(parent_id)
-        return {"status": "closed"}
+            return {"status": "closed"}
+
+        return commands.run(self.db, close)
 
     @rpc
     def password_rules(self):
@@ -329,10 +340,10 @@ class IdentityService:
         conn.execute(update(tickets).where(tickets.c.ticket_hash == row.ticket_hash).values(used=True))
         return checked
 
-    def _prove(self, conn, parent_id: str, email: str, locale: str) -> None:
-        account = store.load(conn, domain.ParentAccount, parent_id)
+    def _prove(self, unit, parent_id: str, email: str, locale: str) -> None:
+        account = unit.load(domain.ParentAccount, parent_id)
         account.prove_email(email, locale, self.ops.correlation_id)
-        projections.apply(conn, store.save(conn, account))
+        unit.save(account)
 
 
 def _now() -> datetime:

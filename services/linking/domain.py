@@ -239,6 +239,8 @@ class ParentLinks(Aggregate):
     """The children one parent proved are theirs. Its stream is the parent's id, like the
     ChildLinked and ChildUnlinked events it holds; it keeps each link announced once."""
 
+    source = "linking"
+
     def __init__(self, parent_id: str):
         super().__init__(parent_id)
         self.linked: set[str] = set()
@@ -253,7 +255,7 @@ class ParentLinks(Aggregate):
         """ChildLinked, or None when the child is already linked to this parent."""
         if match.student.student_id in self.linked:
             return None
-        return self._record("ChildLinked", {
+        return self.record("ChildLinked", {
             "parent_id": self.key, "student_id": match.student.student_id, "school_id": match.student.school_id,
             "org_id": match.student.org_id, "method": match.method, "guardian_id": match.guardian_id,
         }, correlation_id)
@@ -262,14 +264,8 @@ class ParentLinks(Aggregate):
                ) -> Envelope | None:
         if student_id not in self.linked:
             return None
-        return self._record("ChildUnlinked", {"parent_id": self.key, "student_id": student_id, "reason": reason},
-                            correlation_id, causation_id)
-
-    def _record(self, event_type: str, data: dict, correlation_id: str, causation_id: str | None = None
-                ) -> Envelope:
-        event = Envelope.new(event_type, "linking", self.key, data, correlation_id, causation_id)
-        self.record(event)
-        return event
+        return self.record("ChildUnlinked", {"parent_id": self.key, "student_id": student_id, "reason": reason},
+                           correlation_id, causation_id)
 
 
 # -- requests from a parent about a child ---------------------------------------------------------
@@ -289,6 +285,8 @@ class StudentRequests(Aggregate):
     """What parents asked the school about one student: re-enrolment answers and record
     corrections. Its stream is the student's id, the subject of the events the school receives."""
 
+    source = "linking"
+
     def __init__(self, student_id: str):
         super().__init__(student_id)
         self.answered: set[str] = set()
@@ -305,17 +303,12 @@ class StudentRequests(Aggregate):
             raise DomainError("not_principal_guardian")
         if period.school_year in self.answered:
             raise Conflict("reenrollment_already_submitted")
-        return self._record("ReenrollmentSubmitted", {
+        return self.record("ReenrollmentSubmitted", {
             "student_id": self.key, "parent_id": parent_id, "school_year": period.school_year,
             "decision": decision}, correlation_id)
 
     def request_correction(self, parent_id: str, field: str, requested_value: str, comment: str | None,
                            correlation_id: str) -> Envelope:
-        return self._record("RecordCorrectionRequested", {
+        return self.record("RecordCorrectionRequested", {
             "request_id": str(uuid.uuid4()), "student_id": self.key, "parent_id": parent_id, "field": field,
             "requested_value": requested_value, "comment": comment}, correlation_id)
-
-    def _record(self, event_type: str, data: dict, correlation_id: str) -> Envelope:
-        event = Envelope.new(event_type, "linking", self.key, data, correlation_id)
-        self.record(event)
-        return event

@@ -74,6 +74,8 @@ PARENT_CAUSES = {"ParentVerified": "email_changed", "ParentEmailChanged": "email
 
 # Created on import, once per process however many containers run in it, with every outcome at
 # zero so that rates exist before the first try.
+commands = store.Commands(projections.apply)
+
 LINK_ATTEMPTS = Counter("portal_linking_link_attempts_total", "Tries of the link form, by outcome.", ["outcome"])
 for _outcome in ("linked", "already_linked", "mismatch", "locked_out", "invalid", "not_verified"):
     LINK_ATTEMPTS.labels(_outcome)
@@ -95,7 +97,7 @@ class LinkingService:
         with self.db.begin() as conn:
             fresh = store.admit(conn, events)
             projections.apply(conn, fresh)
-            projections.apply(conn, self._unlink_broken(conn, fresh))
+            self._unlink_broken(commands.within(conn), fresh)
             closed = [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"]
             if closed:  # Law 25: not read models, so forgotten here rather than in projections
                 conn.execute(delete(link_attempts).where(link_attempts.c.parent_id.in_(closed)))
@@ -142,14 +144,15 @@ class LinkingService:
         except errors.DomainError:
             LINK_ATTEMPTS.labels("invalid").inc()
             raise
-        outcome, answer = store.transact(self.db, lambda conn: self._attempt(conn, parent_id, typed))
+        outcome, answer = commands.run(self.db, lambda unit: self._attempt(unit, parent_id, typed))
         LINK_ATTEMPTS.labels(outcome).inc()
         if isinstance(answer, errors.DomainError):
             raise answer
         return answer
 
-    def _attempt(self, conn, parent_id: str, typed: domain.LinkRequest):
+    def _attempt(self, unit, parent_id: str, typed: domain.LinkRequest):
         """(outcome, answer or the error to raise once the attempt is committed)."""
+        conn = unit.conn
         parent = conn.execute(select(parents).where(parents.c.parent_id == parent_id)).first()
         if parent is None or parent.closed:
             # identity's ParentVerified is not here yet: nothing to count against anyone
@@ -179,9 +182,9 @@ class LinkingService:
         if match is None:
             self._note_attempt(conn, parent_id, key, "mismatch")
             return "mismatch", errors.DomainError("link_mismatch")
-        family = store.load(conn, domain.ParentLinks, parent_id)
+        family = unit.load(domain.ParentLinks, parent_id)
         linked = family.link(match, self.ops.correlation_id)
-        projections.apply(conn, store.save(conn, family))
+        unit.save(family)
         outcome = "linked" if linked is not None else "already_linked"
         self._note_attempt(conn, parent_id, key, outcome)
         child = self._children(conn, parent_id, [match.student.student_id], "link_child")
@@ -282,15 +285,15 @@ class LinkingService:
         ``RecordCorrectionRequested``. Returns ``{"request_id", "status": "pending"}``."""
         asked = errors.load(CorrectionSchema(), request)
 
-        def ask(conn):
-            self._linked(conn, parent_id, student_id, "request_correction")
-            requests = store.load(conn, domain.StudentRequests, student_id)
+        def ask(unit):
+            self._linked(unit.conn, parent_id, student_id, "request_correction")
+            requests = unit.load(domain.StudentRequests, student_id)
             event = requests.request_correction(parent_id, asked["field"], asked["requested_value"].strip(),
                                                 asked["comment"], self.ops.correlation_id)
-            projections.apply(conn, store.save(conn, requests))
+            unit.save(requests)
             return {"request_id": event.data["request_id"], "status": "pending"}
 
-        return store.transact(self.db, ask)
+        return commands.run(self.db, ask)
 
     @rpc
     def corrections(self, parent_id, student_id):
@@ -337,15 +340,16 @@ class LinkingService:
         "decision"}``."""
         asked = errors.load(DecisionSchema(), decision if isinstance(decision, dict) else {"decision": decision})
 
-        def submit(conn):
-            link = self._linked(conn, parent_id, student_id, "submit_reenrollment")
-            requests = store.load(conn, domain.StudentRequests, student_id)
-            event = requests.submit_reenrollment(parent_id, self._principal(conn, link), self._period(conn, student_id),
-                                                 asked["decision"], domain.school_today(), self.ops.correlation_id)
-            projections.apply(conn, store.save(conn, requests))
+        def submit(unit):
+            link = self._linked(unit.conn, parent_id, student_id, "submit_reenrollment")
+            requests = unit.load(domain.StudentRequests, student_id)
+            event = requests.submit_reenrollment(parent_id, self._principal(unit.conn, link),
+                                                 self._period(unit.conn, student_id), asked["decision"],
+                                                 domain.school_today(), self.ops.correlation_id)
+            unit.save(requests)
             return {"school_year": event.data["school_year"], "decision": event.data["decision"]}
 
-        return store.transact(self.db, submit)
+        return commands.run(self.db, submit)
 
     # -- the parent's own data -------------------------------------------------------------------
 
@@ -449,18 +453,19 @@ class LinkingService:
         return None if row is None else domain.ReenrollmentPeriod(row.org_id, row.school_year, row.opens_on,
                                                                   row.closes_on)
 
-    def _unlink_broken(self, conn, events) -> list:
-        """ChildUnlinked for every link the events broke; returns the stored events."""
+    def _unlink_broken(self, unit, events) -> None:
+        """ChildUnlinked for every link the events broke, stored and applied."""
+        conn = unit.conn
         # id -> (reason when the guardian relied on is gone, the event that may have broken links)
         student_causes = {e.data["student_id"]: (STUDENT_CAUSES[e.type], e) for e in events
                           if e.type in STUDENT_CAUSES}
         parent_causes = {e.data["parent_id"]: (PARENT_CAUSES[e.type], e) for e in events if e.type in PARENT_CAUSES}
         if not student_causes and not parent_causes:
-            return []
+            return
         at_risk = conn.execute(select(links).where(links.c.linked.is_(True), or_(
             links.c.student_id.in_(student_causes), links.c.parent_id.in_(parent_causes)))).all()
         if not at_risk:
-            return []
+            return
         student_ids = {link.student_id for link in at_risk}
         facts = {row.student_id: _student(row) for row in
                  conn.execute(select(students).where(students.c.student_id.in_(student_ids)))}
@@ -477,13 +482,13 @@ class LinkingService:
                 bool(account and account.closed), cause)
             if reason:
                 broken[link.parent_id].append((link.student_id, reason, trigger))
-        stored = []
+        families = []
         for parent_id, lost in sorted(broken.items()):
-            family = store.load(conn, domain.ParentLinks, parent_id)
+            family = unit.load(domain.ParentLinks, parent_id)
             for student_id, reason, trigger in lost:
                 family.unlink(student_id, reason, trigger.correlation_id, trigger.id)
-            stored.extend(store.save(conn, family))
-        return stored
+            families.append(family)
+        unit.save(*families)
 
 
 def _student(row) -> domain.Student:

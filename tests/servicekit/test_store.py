@@ -42,20 +42,47 @@ def test_a_stale_writer_is_refused_and_the_stream_keeps_its_order(engine):
         assert [e.data["absence_id"] for e in store.load_stream(conn, student)] == ["a1", "a2", "a3"]
 
 
+def justify(attendance, absence):
+    return attendance.record("AbsenceMotivated", {
+        "absence_id": absence, "student_id": attendance.key, "parent_id": PARENT, "reason_code": "MAL"}, "corr")
+
+
 def test_an_aggregate_saved_from_an_old_version_is_refused(engine):
     student = f"s-{uuid.uuid4().hex[:8]}"
+    commands = store.Commands(lambda conn, events: None)
     with engine.begin() as conn:
-        first = store.load(conn, StudentAttendance, student)
-        second = store.load(conn, StudentAttendance, student)
-    first.record(motivated(student, "a1"))
-    second.record(motivated(student, "a1"))
+        first = commands.within(conn).load(StudentAttendance, student)
+        second = commands.within(conn).load(StudentAttendance, student)
+    justify(first, "a1")
+    justify(second, "a1")
     with engine.begin() as conn:
-        store.save(conn, first)
+        commands.within(conn).save(first)
     with pytest.raises(store.ConcurrencyError):
         with engine.begin() as conn:
-            store.save(conn, second)
+            commands.within(conn).save(second)
     with engine.begin() as conn:
-        assert store.load(conn, StudentAttendance, student).justified == {"a1"}
+        assert commands.within(conn).load(StudentAttendance, student).justified == {"a1"}
+
+
+def test_a_command_that_meets_a_concurrent_write_runs_again_on_what_was_written(engine):
+    student = f"s-{uuid.uuid4().hex[:8]}"
+    projected, seen = [], []
+    commands = store.Commands(lambda conn, events: projected.extend(e.data["absence_id"] for e in events))
+
+    def command(unit):
+        attendance = unit.load(StudentAttendance, student)
+        seen.append(set(attendance.justified))
+        if len(seen) == 1:  # another writer moves the stream between this load and this save
+            with engine.begin() as other:
+                store.append(other, 0, [motivated(student, "a1")])
+        justify(attendance, "a2")
+        return unit.save(attendance)
+
+    stored = commands.run(engine, command)
+    assert seen == [set(), {"a1"}]
+    assert [e.data["absence_id"] for e in stored] == projected == ["a2"]
+    with engine.begin() as conn:
+        assert [e.data["absence_id"] for e in store.load_stream(conn, student)] == ["a1", "a2"]
 
 
 def test_the_inbox_admits_an_event_once(engine):
