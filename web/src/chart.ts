@@ -6,7 +6,7 @@ import { h } from "./dom";
 export type Point = { term: number; mark: number | null; average: number | null };
 
 const SVG = "http://www.w3.org/2000/svg";
-const WIDTH = 240, HEIGHT = 110, LEFT = 30, RIGHT = 12, TOP = 10, BOTTOM = 22;
+const WIDTH = 240, HEIGHT = 110, LEFT = 30, RIGHT = 28, TOP = 10, BOTTOM = 22;
 
 function svg(tag: string, attrs: Record<string, string | number>, text?: string): SVGElement {
   const element = document.createElementNS(SVG, tag);
@@ -18,10 +18,13 @@ function svg(tag: string, attrs: Record<string, string | number>, text?: string)
 export function subjectChart(subject: string, points: Point[]): HTMLElement {
   const x = (i: number) => points.length === 1 ? (LEFT + WIDTH - RIGHT) / 2
     : LEFT + (i * (WIDTH - LEFT - RIGHT)) / (points.length - 1);
-  const y = (mark: number) => TOP + ((100 - mark) * (HEIGHT - TOP - BOTTOM)) / 100;
+  // From a round floor below the lowest mark (at most 50) to 100: differences of a few points show.
+  const known = points.flatMap((p) => [p.mark, p.average]).filter((v): v is number => v !== null);
+  const floor = Math.max(0, Math.min(50, Math.floor((Math.min(...known) - 5) / 10) * 10));
+  const y = (mark: number) => TOP + ((100 - mark) * (HEIGHT - TOP - BOTTOM)) / (100 - floor);
   const drawing = svg("svg", { viewBox: `0 0 ${WIDTH} ${HEIGHT}`, width: WIDTH, height: HEIGHT, "aria-hidden": "true",
     focusable: "false", class: "chart" });
-  for (const mark of [0, 50, 100]) {
+  for (const mark of [floor, (floor + 100) / 2, 100]) {
     drawing.append(svg("line", { x1: LEFT, x2: WIDTH - RIGHT, y1: y(mark), y2: y(mark), class: "grid" }),
       svg("text", { x: LEFT - 4, y: y(mark) + 4, "text-anchor": "end", class: "axis" }, String(mark)));
   }

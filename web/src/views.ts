@@ -273,7 +273,7 @@ export async function childHome(studentId: string): Promise<HTMLElement> {
     h("h2", { class: "visually-hidden" }, t("child.tiles", { name: childName })),
     h("ul", { class: "tiles" }, shown.map((tile) => {
       const state: Tile = dashboard.tiles[tile];
-      const said = state.data !== undefined ? news(tile, state.data) : null;
+      const said = state.data !== undefined ? news(tile, state.data) ?? t("summary.empty") : null;
       return h("li", { class: `tile tile-${tile}`, "data-tile": tile },
         h("h3", {}, link(childPath(studentId, tile), tileName(tile))),
         unavailable(state),
@@ -396,7 +396,8 @@ function twoFactor(me: any): HTMLElement {
         try {
           const answer = await api("PUT", "/me/two-factor", { enabled: !(enabled || pending) });
           show(answer.totp_enabled, answer.setup_pending);
-          announce(box.textContent ?? "");
+          announce(answer.setup_pending ? t("settings.twoFactorPending")
+            : t(answer.totp_enabled ? "settings.twoFactorOn" : "settings.twoFactorOff"));
         } catch (error) { box.append(failure(error)); }
       } }));
   show(Boolean(me.totp_enabled), false);
