@@ -79,6 +79,12 @@ ROUTES = (
     Route("GET", "/me/sessions", "identity", "sessions", "The parent's active sessions", "accounts"),
     Route("DELETE", "/me/sessions/<session_id>", "identity", "end_session", "End one session", "accounts",
           params=("session_id",)),
+    Route("DELETE", "/me/sessions", "identity", "end_all_sessions",
+          "End every session and remove every passkey (the password stays)", "accounts"),
+    Route("GET", "/me/passkeys", "identity", "passkeys", "The parent's passkeys: label, created, last used",
+          "accounts"),
+    Route("DELETE", "/me/passkeys/<passkey_id>", "identity", "remove_passkey", "Remove one passkey", "accounts",
+          params=("passkey_id",)),
     Route("POST", "/me/closure", "identity", "close_account",
           "Close the account (confirm with the email); every service forgets the parent", "accounts",
           fields=("confirmation",)),
@@ -159,6 +165,6 @@ TILES = {
     "contact": ("linking", "contact"),
 }
 
-# "Download my data": each service's part of the one JSON file (identity's is the account itself).
-EXPORTERS = {"identity": "me", "linking": "export", "attendance": "export", "grades": "export",
+# "Download my data": each service's part of the one JSON file (identity's: the account and its passkeys).
+EXPORTERS = {"identity": "export", "linking": "export", "attendance": "export", "grades": "export",
              "billing": "export", "notices": "export"}

@@ -21,6 +21,8 @@ from servicekit.errors import Conflict, DomainError, Unavailable
 REALM = "portal"
 CLIENT_ID = "portal-identity"
 CONFIGURE_TOTP = "CONFIGURE_TOTP"
+# Keycloak's credential type of a passkey (WebAuthn Passwordless: a discoverable key, verified user).
+PASSKEY = "webauthn-passwordless"
 
 
 def _reaching_keycloak(method):
@@ -105,6 +107,25 @@ class Accounts:
                 if credential.get("type") == "otp":
                     self.admin.delete_credential(parent_id, credential["id"])
         self.admin.update_user(parent_id, {"requiredActions": actions})
+
+    @_reaching_keycloak
+    def passkeys(self, parent_id: str) -> list[dict]:
+        """The parent's passkeys: their label and dates only, never their key material.
+        Keycloak does not record when a credential was last used, so ``last_used_at`` is unknown."""
+        return [{
+            "passkey_id": c["id"],
+            "label": c.get("userLabel") or None,
+            "created_at": _instant(c.get("createdDate")),
+            "last_used_at": None,
+        } for c in self.admin.get_credentials(parent_id) if c.get("type") == PASSKEY]
+
+    @_reaching_keycloak
+    def delete_credential(self, parent_id: str, credential_id: str) -> None:
+        try:
+            self.admin.delete_credential(parent_id, credential_id)
+        except KeycloakError as exc:
+            if exc.response_code != 404:
+                raise
 
     @_reaching_keycloak
     def sessions(self, parent_id: str) -> list[dict]:

@@ -29,6 +29,12 @@ missing argument is the ``required`` error of its field, like any other bad inpu
     On: Keycloak asks for an authenticator app at the next login. Off: removes it.
 ``sessions(parent_id)`` → ``[{"session_id", "ip_address", "started_at", "last_access_at", "clients"}]``
 ``end_session(parent_id, session_id)`` → ``{"ended": session_id}``
+``passkeys(parent_id)`` → ``[{"passkey_id", "label", "created_at", "last_used_at"}]`` (``passkeys.py``)
+    Never key material. Keycloak registers them (``kc_action=webauthn-register-passwordless``).
+``remove_passkey(parent_id, passkey_id)`` → ``{"removed": passkey_id}``; else ``passkey_not_found``.
+``end_all_sessions(parent_id)`` → ``{"status": "ended", "passkeys_removed"}``
+    Every session ends and every passkey is removed; the password stays.
+``export(parent_id)`` → ``me`` and ``passkeys``: identity's part of "download my data".
 ``close_account(parent_id, confirmation)`` → ``{"status": "closed"}``
     ``confirmation`` is the account's email typed again; Keycloak deletes the user and every
     service forgets the parent on ``ParentAccountClosed``.
@@ -54,6 +60,7 @@ from servicekit.rpc import rpc
 
 from . import domain, projections
 from .accounts import KeycloakAccounts, locale_of
+from .passkeys import Passkeys
 from .tables import code_requests, parents, tickets, verification_codes
 
 EMAIL = fields.Email(required=True, validate=validate.Length(max=254))
@@ -116,7 +123,7 @@ class CloseSchema(Schema):
     confirmation = fields.String(required=True, validate=validate.Length(max=254))
 
 
-class IdentityService:
+class IdentityService(Passkeys):
     name = "identity"
 
     db = Database()
