@@ -60,10 +60,24 @@ export async function login(back: string = location.pathname + location.search):
   }
 }
 
-/** The end of the redirect: the page to go back to. */
+/** A fresh login (password or passkey), then Keycloak's passkey registration (its
+ * application-initiated action), then back to « Mon compte », which reads how it went. */
+export async function loginToAddPasskey(): Promise<void> {
+  try {
+    await users().signinRedirect({ state: "/compte", ui_locales: lang, prompt: "login",
+      extraQueryParams: { kc_action: "webauthn-register-passwordless" } });
+  } catch (error) {
+    throw new SignInUnavailable(String(error));
+  }
+}
+
+/** The end of the redirect: the page to go back to (with ``?passkey=success|cancelled|error``
+ * after a passkey registration). */
 export async function completeLogin(): Promise<string> {
+  const action = new URLSearchParams(location.search).get("kc_action_status");
   const user = await users().signinRedirectCallback();
   const back = typeof user.state === "string" && user.state.startsWith("/") ? user.state : "/famille";
+  if (action && back === "/compte") return `/compte?passkey=${encodeURIComponent(action)}`;
   return back === "/" ? "/famille" : back;
 }
 

@@ -2,7 +2,7 @@
 // linking a child, a child's home, messages, the account. Each returns its content; main.ts puts
 // it in <main> and moves focus to its title.
 import { api, ApiError, download } from "./api";
-import { login, sessionId } from "./auth";
+import { login, loginToAddPasskey, logout, sessionId } from "./auth";
 import { announce, h, mount } from "./dom";
 import { apiFailure, checkLocally, clearErrors, field, Field, input, select, status } from "./forms";
 import { formatDate, formatDateTime, Key, lang, t, today, tParts } from "./i18n";
@@ -85,8 +85,12 @@ export function codeFlow(flow: "register" | "reset"): HTMLElement {
       try {
         await api("POST", flow === "register" ? "/accounts" : "/passwords", { ticket, password: password.input.value,
           password_confirmation: confirmation.input.value, ...(flow === "register" ? { locale: lang } : {}) }, false);
-        form.replaceChildren(status(t(flow === "register" ? "account.created" : "account.reset")),
-          h("div", { class: "actions" }, button(t("home.login"), { class: "primary", onclick: () => login("/famille") })));
+        // After creation a passkey is offered beside the plain login, never forced.
+        const offer = flow === "register" && "PublicKeyCredential" in window;
+        mount(form, status(t(flow === "register" ? "account.created" : "account.reset")),
+          offer ? h("p", {}, t("account.createdPasskey")) : null,
+          h("div", { class: "actions" }, button(t("home.login"), { class: "primary", onclick: () => login("/famille") }),
+            offer ? button(t("account.loginAddPasskey"), { id: "login-add-passkey", onclick: () => loginToAddPasskey() }) : null));
       } catch (error) { apiFailure(form, fields, error); }
     };
   };
@@ -385,6 +389,37 @@ function sessionsList(sessions: any[], current: string | null): HTMLElement {
   return sessions.some((s) => s.session_id !== current) ? list : h("div", {}, list, h("p", { class: "muted" }, t("settings.noSession")));
 }
 
+/** The parent's passkeys (label, created, last used), each removable, and a fresh login to add one. */
+function passkeysList(passkeys: any[]): HTMLElement {
+  const box = h("div", { class: "passkeys" });
+  const added = new URLSearchParams(location.search).get("passkey");
+  const list = h("ul", { class: "list plain cards-list" }, passkeys.map((p) => {
+    const label = p.label || t("settings.passkeyUnnamed");
+    const item: HTMLElement = h("li", { class: "card", "data-passkey": p.passkey_id },
+      h("h3", {}, label),
+      h("p", {}, t("settings.passkeyCreated", { date: formatDateTime(p.created_at) }),
+        p.last_used_at ? ` · ${t("settings.passkeyLastUsed", { date: formatDateTime(p.last_used_at) })}` : ""),
+      button(t("settings.passkeyRemove"), { "aria-label": t("settings.passkeyRemoveLabel", { label }), onclick: async () => {
+        try {
+          await api("DELETE", `/me/passkeys/${encodeURIComponent(p.passkey_id)}`);
+          item.replaceWith(h("li", {}, status(t("settings.passkeyRemoved"))));
+          announce(t("settings.passkeyRemoved"));
+        } catch (error) { item.append(failure(error)); }
+      } }));
+    return item;
+  }));
+  const supported = "PublicKeyCredential" in window;
+  mount(box,
+    added ? status(t(added === "success" ? "settings.passkeyAdded" : "settings.passkeyNotAdded")) : null,
+    h("p", {}, t("settings.passkeysHelp")),
+    passkeys.length ? list : h("p", { class: "muted" }, t("settings.passkeysNone")),
+    supported ? [h("p", { class: "help" }, t("settings.passkeyAddHelp")),
+      button(t("settings.passkeyAdd"), { id: "add-passkey", onclick: async () => {
+        try { await loginToAddPasskey(); } catch (error) { box.append(failure(error)); }
+      } })] : h("p", { class: "muted" }, t("settings.passkeyUnsupported")));
+  return box;
+}
+
 function twoFactor(me: any): HTMLElement {
   const box = h("div", { class: "two-factor" });
   const show = (enabled: boolean, pending: boolean) => mount(box,
@@ -405,16 +440,25 @@ function twoFactor(me: any): HTMLElement {
 }
 
 export async function settingsView(): Promise<HTMLElement> {
-  const [me, preferences, feed, sessions, kids] = await Promise.all([api("GET", "/me").catch(() => null),
+  const [me, preferences, feed, sessions, kids, passkeys] = await Promise.all([api("GET", "/me").catch(() => null),
     api("GET", "/preferences").catch(() => null), api("GET", "/calendar-feed").catch(() => null),
-    api("GET", "/me/sessions").catch(() => null), children().catch(() => [] as Child[])]);
+    api("GET", "/me/sessions").catch(() => null), children().catch(() => [] as Child[]),
+    api("GET", "/me/passkeys").catch(() => null)]);
   const section = h("section", {}, title(t("settings.title")));
   if (me?.email) section.append(h("p", {}, tParts("settings.email", { email: h("strong", { translate: "no" }, me.email) })));
   if (preferences) section.append(preferencesForm(preferences, kids));
   if (sessions) {
     section.append(h("h2", {}, t("settings.sessions")), h("p", {}, t("settings.sessionsHelp")),
-      sessionsList(sessions, await sessionId()));
+      sessionsList(sessions, await sessionId()),
+      h("p", { class: "help" }, t("settings.endAllHelp")),
+      button(t("settings.endAll"), { id: "end-all-sessions", onclick: async (e: Event) => {
+        try {
+          await api("DELETE", "/me/sessions");
+          await logout();
+        } catch (error) { (e.target as HTMLElement).after(failure(error)); }
+      } }));
   }
+  if (passkeys) section.append(h("h2", {}, t("settings.passkeys")), passkeysList(passkeys));
   if (me) section.append(h("h2", {}, t("settings.twoFactor")), twoFactor(me));
   if (feed) {
     const address = `${location.origin}/api/v1/calendar/${feed.token}.ics`;

@@ -1,5 +1,6 @@
 <#-- keycloak.v2's login page, with the portal's own "forgot password" and "create your account"
-     flows (Keycloak's are off: the identity service runs them by emailed code). -->
+     flows (Keycloak's are off: the identity service runs them by emailed code), and the passkey
+     sign-in first (passkeys.ftl). -->
 <#import "template.ftl" as layout>
 <#import "field.ftl" as field>
 <#import "buttons.ftl" as buttons>
@@ -9,6 +10,8 @@
     <#if section = "header">
         ${msg("loginAccountTitle")}
     <#elseif section = "form">
+        <#-- A passkey first, where the browser has them; the password below stays the fallback. -->
+        <@passkeys.conditionalUIData />
         <div id="kc-form">
           <div id="kc-form-wrapper">
             <#if realm.password>
@@ -36,7 +39,6 @@
             </#if>
             </div>
         </div>
-        <@passkeys.conditionalUIData />
     <#elseif section = "socialProviders" >
         <#-- Keycloak lists only the providers that are enabled: none, no section. -->
         <#if realm.password && social.providers?? && social.providers?has_content>
