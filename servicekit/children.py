@@ -1,14 +1,18 @@
-"""What every service that answers about a child keeps: its own projection of
-the parent↔child links, and the access log of each read of a child's data (Québec's Law 25).
+"""A family's access to its children's data, the same in every service that answers about a child:
+its own projection of the parent↔child links, the access log of each read of a child's data
+(Québec's Law 25), forgetting a closed account, and the requests' schemas.
 
-``link_tables(metadata)`` declares both tables in a service's metadata; ``apply`` feeds the links
+``link_tables(metadata)`` declares both tables in a service's metadata; ``Children`` answers "is
+this child theirs?" (``link``), writes the log and forgets a parent; its ``apply`` feeds the links
 from ``ChildLinked``/``ChildUnlinked`` (order-tolerant: an unlink is a tombstone) and forgets a
-parent on ``ParentAccountClosed``; ``Children`` answers "is this child theirs?" and writes the log.
+parent on ``ParentAccountClosed``, for every service but linking, which owns the links, and
+notices, which keeps them only for open accounts.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 
+from marshmallow import Schema, fields, validate
 from sqlalchemy import (
     BigInteger, Boolean, Column, DateTime, Identity, Index, MetaData, Table, Text, delete, func, insert, select,
 )
@@ -18,8 +22,22 @@ from .errors import NotFound
 from .projection import upsert_latest
 
 
-def link_tables(metadata: MetaData) -> tuple[Table, Table]:
-    """The ``links`` read model and the ``access_log`` (not a read model: never rebuilt)."""
+# The ids a parent's request names: a parent's, a child's.
+ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class ParentSchema(Schema):
+    parent_id = ID
+
+
+class ChildSchema(ParentSchema):
+    student_id = ID
+
+
+def link_tables(metadata: MetaData, *more, log_by_parent: bool = True) -> tuple[Table, Table]:
+    """The ``links`` read model and the ``access_log`` (not a read model: never rebuilt).
+    ``more``: the columns and indexes a service keeps on its links beyond these; notices' log
+    was made without the index by parent (``log_by_parent``)."""
     links = Table(
         "links", metadata,
         Column("parent_id", Text, primary_key=True),
@@ -27,6 +45,7 @@ def link_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("school_id", Text),
         Column("linked", Boolean, nullable=False),
         Column("updated_at", DateTime(timezone=True), nullable=False),
+        *more,
     )
     access_log = Table(
         "access_log", metadata,
@@ -36,7 +55,7 @@ def link_tables(metadata: MetaData) -> tuple[Table, Table]:
         Column("what", Text, nullable=False),
         Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Index("access_log_student_idx", "student_id", "at"),
-        Index("access_log_parent_idx", "parent_id"),
+        *([Index("access_log_parent_idx", "parent_id")] if log_by_parent else []),
     )
     return links, access_log
 
@@ -61,31 +80,45 @@ class Children:
         if closed:
             self.forget(conn, closed)
 
-    def forget(self, conn: Connection, parent_ids: list[str]) -> None:
-        """Law 25: a closed account leaves no link nor access-log row keyed by that parent."""
-        conn.execute(delete(self.links).where(self.links.c.parent_id.in_(parent_ids)))
-        conn.execute(delete(self.access_log).where(self.access_log.c.parent_id.in_(parent_ids)))
+    def forget(self, conn: Connection, parent_ids: list[str], *more: Table) -> None:
+        """Law 25: a closed account leaves no link nor access-log row keyed by that parent, nor
+        any in the service's ``more`` tables of the parent's own state."""
+        if parent_ids:
+            for table in (self.links, self.access_log, *more):
+                conn.execute(delete(table).where(table.c.parent_id.in_(parent_ids)))
 
-    def school_of(self, conn: Connection, parent_id: str, student_id: str, what: str) -> str:
-        """The child's school if the child is linked to the parent, the read logged; else the
-        same NotFound as for a child that does not exist."""
+    def linked(self, parent_id: str):
+        """The condition on ``links`` of the parent's linked children, for a query of the service's."""
+        return (self.links.c.parent_id == parent_id) & self.links.c.linked.is_(True)
+
+    def find(self, conn: Connection, parent_id: str, student_id: str):
+        """The link of the child to the parent, or None (not logged)."""
         # FOR SHARE: an unlink or an account closure waits for this read to commit, and a read
         # waits for them, so no access-log row outlives the forgetting of its parent.
-        school_id = conn.execute(
-            select(self.links.c.school_id).where(
-                self.links.c.parent_id == parent_id, self.links.c.student_id == student_id,
-                self.links.c.linked.is_(True)).with_for_update(read=True)
-        ).scalar()
-        if school_id is None:
-            raise NotFound("child_not_found")
-        self.log(conn, parent_id, [student_id], what)
-        return school_id
+        return conn.execute(
+            select(self.links).where(self.linked(parent_id), self.links.c.student_id == student_id)
+            .with_for_update(read=True)
+        ).first()
+
+    def link(self, conn: Connection, parent_id: str, student_id: str, what: str | None,
+             field: str | None = None):
+        """The link if the child is linked to the parent, the read logged as ``what`` (unless
+        None); else the same NotFound as for a child that does not exist."""
+        link = self.find(conn, parent_id, student_id)
+        if link is None:
+            raise NotFound("child_not_found", field=field)
+        if what is not None:
+            self.log(conn, parent_id, [student_id], what)
+        return link
+
+    def school_of(self, conn: Connection, parent_id: str, student_id: str, what: str) -> str:
+        """The child's school if the child is linked to the parent, the read logged (``link``)."""
+        return self.link(conn, parent_id, student_id, what).school_id
 
     def of_parent(self, conn: Connection, parent_id: str) -> dict[str, str]:
         """The parent's linked children: student id → school id (not logged: no child data)."""
         rows = conn.execute(
-            select(self.links.c.student_id, self.links.c.school_id)
-            .where(self.links.c.parent_id == parent_id, self.links.c.linked.is_(True))
+            select(self.links.c.student_id, self.links.c.school_id).where(self.linked(parent_id))
             .order_by(self.links.c.student_id)
         ).all()
         return {row.student_id: row.school_id for row in rows}

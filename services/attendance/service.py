@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 
 from contracts import consumed_by
 from servicekit import errors, store
+from servicekit.children import ChildSchema, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -26,7 +27,6 @@ from . import agenda as agendas
 from . import domain, projections
 from .tables import absences, calendars, declarations, detentions, documents, timetables
 
-ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
 commands = store.Commands(projections.apply)
 
 
@@ -66,11 +66,6 @@ class JustificationSchema(Schema):
     document = fields.Nested(DocumentSchema, load_default=None, allow_none=True)
 
 
-class ChildSchema(Schema):
-    parent_id = ID
-    student_id = ID
-
-
 class AgendaSchema(ChildSchema):
     start = fields.Date(load_default=None)
     end = fields.Date(load_default=None)
@@ -78,10 +73,6 @@ class AgendaSchema(ChildSchema):
 
 class DocumentRefSchema(Schema):
     document_ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
-
-
-class ParentSchema(Schema):
-    parent_id = ID
 
 
 class AttendanceService:

@@ -6,11 +6,12 @@ integer cents everywhere, in the events, the tables and the answers.
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import fields, validate
 from sqlalchemy import select
 
 from contracts import consumed_by
 from servicekit import errors, store
+from servicekit.children import ID, ChildSchema, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -19,17 +20,6 @@ from servicekit.rpc import rpc
 from . import domain, projections
 from .projections import children
 from .tables import payments, statements, tax_receipts
-
-ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
-
-
-class ParentSchema(Schema):
-    parent_id = ID
-
-
-class ChildSchema(ParentSchema):
-    student_id = ID
-
 
 class ReceiptSchema(ChildSchema):
     receipt_id = ID

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import ValidationError, fields, validates
 from sqlalchemy import select
 
 from contracts import consumed_by
 from servicekit import errors, store
+from servicekit.children import ID, ChildSchema, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -22,14 +23,6 @@ from servicekit.rpc import rpc
 from . import domain, projections
 from .projections import children
 from .tables import assignments, bulletins, homework, ministry_results, school_settings
-
-ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
-
-
-class ChildSchema(Schema):
-    parent_id = ID
-    student_id = ID
-
 
 class ResultsSchema(ChildSchema):
     school_year = fields.String(load_default=None)
@@ -43,10 +36,6 @@ class ResultsSchema(ChildSchema):
 
 class BulletinSchema(ChildSchema):
     bulletin_id = ID
-
-
-class ParentSchema(Schema):
-    parent_id = ID
 
 
 class GradesService:

@@ -10,10 +10,11 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, fields, validate
 from prometheus_client import Counter
-from sqlalchemy import delete, func, insert, or_, select, text
+from sqlalchemy import func, insert, or_, select, text
 
 from contracts import consumed_by
 from servicekit import errors, store
+from servicekit.children import ID, Children, ChildSchema, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -26,7 +27,6 @@ from .tables import (
     reenrollment_answers, reenrollment_periods, schools, students, transport,
 )
 
-ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
 TYPED = validate.Length(max=1000)  # bounds what is read; the domain says what is wrong with it
 
 
@@ -57,14 +57,6 @@ class DecisionSchema(Schema):
     decision = fields.String(required=True, validate=validate.OneOf(["confirm", "decline"]))
 
 
-class ParentSchema(Schema):
-    parent_id = ID
-
-
-class ChildSchema(ParentSchema):
-    student_id = ID
-
-
 # What each event that can break links says when the guardian a link relied on is gone.
 STUDENT_CAUSES = {"StudentWithdrawn": "withdrawn", "GuardianRemoved": "guardian_removed",
                   "GuardianAssigned": "email_changed"}
@@ -75,6 +67,7 @@ PARENT_CAUSES = {"ParentVerified": "email_changed", "ParentEmailChanged": "email
 # Created on import, once per process however many containers run in it, with every outcome at
 # zero so that rates exist before the first try.
 commands = store.Commands(projections.apply)
+children = Children(links, access_log)
 
 LINK_ATTEMPTS = Counter("portal_linking_link_attempts_total", "Tries of the link form, by outcome.", ["outcome"])
 for _outcome in ("linked", "already_linked", "mismatch", "locked_out", "invalid", "not_verified"):
@@ -98,10 +91,9 @@ class LinkingService:
             fresh = store.admit(conn, events)
             projections.apply(conn, fresh)
             self._unlink_broken(commands.within(conn), fresh)
-            closed = [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"]
-            if closed:  # Law 25: not read models, so forgotten here rather than in projections
-                conn.execute(delete(link_attempts).where(link_attempts.c.parent_id.in_(closed)))
-                conn.execute(delete(access_log).where(access_log.c.parent_id.in_(closed)))
+            # Law 25: not read models, so forgotten here rather than in projections
+            children.forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"],
+                            link_attempts)
         return fresh
 
     # -- the link form --------------------------------------------------------------------------
@@ -231,7 +223,7 @@ class LinkingService:
         if not all(isinstance(v, str) and 0 < len(v) <= 64 for v in (parent_id, student_id)):
             return False
         with self.db.begin() as conn:
-            return self._link(conn, parent_id, student_id) is not None
+            return children.find(conn, parent_id, student_id) is not None
 
     @rpc
     def record(self, parent_id, student_id):
@@ -366,8 +358,7 @@ class LinkingService:
                                  .order_by(corrections.c.requested_at)).all()
             attempts = conn.execute(select(link_attempts).where(link_attempts.c.parent_id == parent_id)
                                     .order_by(link_attempts.c.at)).all()
-            reads = conn.execute(select(access_log).where(access_log.c.parent_id == parent_id)
-                                 .order_by(access_log.c.at)).all()
+            reads = children.accesses(conn, parent_id)
         return {
             "parent": {"parent_id": parent_id, "email": parent.email if parent else None},
             "children": family,
@@ -376,25 +367,17 @@ class LinkingService:
                                      for a in answers],
             "corrections": [{"student_id": row.student_id, **_correction(row)} for row in asked],
             "link_attempts": [{"outcome": a.outcome, "at": a.at.isoformat()} for a in attempts],
-            "access_log": [{"student_id": r.student_id, "what": r.what, "at": r.at.isoformat()} for r in reads],
+            "access_log": reads,
         }
 
     # -- helpers --------------------------------------------------------------------------------
 
     @staticmethod
-    def _link(conn, parent_id, student_id):
-        return conn.execute(select(links).where(
-            links.c.parent_id == parent_id, links.c.student_id == student_id, links.c.linked.is_(True))).first()
-
-    def _linked(self, conn, parent_id, student_id, what: str):
+    def _linked(conn, parent_id, student_id, what: str):
         """The link, or the same NotFound as for a child that does not exist; the read is
         written to the access log."""
         errors.load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
-        link = self._link(conn, parent_id, student_id)
-        if link is None:
-            raise errors.NotFound("child_not_found")
-        conn.execute(insert(access_log).values(parent_id=parent_id, student_id=student_id, what=what))
-        return link
+        return children.link(conn, parent_id, student_id, what)
 
     def _children(self, conn, parent_id, student_ids, what: str | None) -> list[dict]:
         """The linked children (all, or those named) as the family list shows them; each read
@@ -406,15 +389,14 @@ class LinkingService:
             .join(students, students.c.student_id == links.c.student_id)
             .outerjoin(schools, schools.c.school_id == students.c.school_id)
             .outerjoin(organisations, organisations.c.org_id == students.c.org_id)
-            .where(links.c.parent_id == parent_id, links.c.linked.is_(True))
+            .where(children.linked(parent_id))
             .order_by(students.c.first_name, students.c.student_id)
         )
         if student_ids is not None:
             query = query.where(links.c.student_id.in_(student_ids))
         rows = conn.execute(query).all()
-        if what is not None and rows:
-            conn.execute(insert(access_log), [{"parent_id": parent_id, "student_id": r.student_id, "what": what}
-                                              for r in rows])
+        if what is not None:
+            children.log(conn, parent_id, [r.student_id for r in rows], what)
         return [{
             "student_id": r.student_id, "first_name": r.first_name, "last_name": r.last_name, "grade": r.grade,
             "school": {"id": r.current_school, "name": r.school_name},

@@ -5,6 +5,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from servicekit.children import link_tables
+
 metadata = MetaData()
 
 # Read models: columns other than the key are nullable where an event that arrives early may
@@ -135,22 +137,14 @@ parents = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
 
-links = Table(
-    "links", metadata,
-    Column("parent_id", Text, primary_key=True),
-    Column("student_id", Text, primary_key=True),
-    Column("school_id", Text),
-    Column("org_id", Text),
-    Column("method", Text),
-    Column("guardian_id", Text),
-    Column("linked", Boolean, nullable=False),
-    Column("reason", Text),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("links_student_idx", "student_id"),
-)
+# The links linking owns, with how each was proven (and why one ended), and who read which
+# child's data, when (Québec's Law 25; not a read model, never rebuilt).
+links, access_log = link_tables(
+    metadata, Column("org_id", Text), Column("method", Text), Column("guardian_id", Text), Column("reason", Text),
+    Index("links_student_idx", "student_id"))
 
-# Not read models, never rebuilt: every try of the "Associer un enfant" form (for the lockout and
-# for audit), and who read which child's data, when (Québec's Law 25).
+# Not a read model, never rebuilt: every try of the "Associer un enfant" form (for the lockout and
+# for audit).
 link_attempts = Table(
     "link_attempts", metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
@@ -160,15 +154,4 @@ link_attempts = Table(
     Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("link_attempts_parent_idx", "parent_id", "at"),
     Index("link_attempts_key_idx", "attempt_key", "at"),
-)
-
-access_log = Table(
-    "access_log", metadata,
-    Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("parent_id", Text, nullable=False),
-    Column("student_id", Text, nullable=False),
-    Column("what", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("access_log_student_idx", "student_id", "at"),
-    Index("access_log_parent_idx", "parent_id"),
 )

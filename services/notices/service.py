@@ -12,11 +12,12 @@ import logging
 from datetime import date
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from contracts import consumed_by
 from servicekit import errors, store
+from servicekit.children import ID, Children, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -32,7 +33,7 @@ from .tables import (
 
 log = logging.getLogger(__name__)
 
-ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
+children = Children(links, access_log)
 
 
 class VerificationCodeSchema(Schema):
@@ -63,8 +64,7 @@ class PreferencesSchema(Schema):
     children = fields.List(fields.Nested(ChildPreferencesSchema), validate=validate.Length(max=50))
 
 
-class RequestSchema(Schema):
-    parent_id = ID
+class RequestSchema(ParentSchema):
     student_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
     message_id = fields.String(validate=validate.Length(min=1, max=64))
 
@@ -85,7 +85,9 @@ class NoticesService:
         with self.db.begin() as conn:
             fresh = store.admit(conn, events)
             projections.apply(conn, fresh)
-            _forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"])
+            # Law 25: what notices keeps on a parent beyond the read models goes with the account.
+            children.forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"],
+                            read_marks, preferences, parent_settings, outbox)
             notifications.follow_email_changes(conn, fresh)
             notifications.drop_unlinked(conn, fresh)
             notifications.enqueue(conn, fresh, self.postman.public_url)
@@ -260,22 +262,20 @@ class NoticesService:
         parent_id = errors.load(RequestSchema(), {"parent_id": parent_id})["parent_id"]
         with self.db.begin() as conn:
             account = conn.execute(select(parents).where(parents.c.parent_id == parent_id)).first()
-            children = self._children(conn, parent_id, None, None)
+            linked = self._children(conn, parent_id, None, None)
             mails = conn.execute(select(outbox).where(outbox.c.parent_id == parent_id)
                                  .order_by(outbox.c.created_at)).all()
-            reads = conn.execute(select(access_log).where(access_log.c.parent_id == parent_id)
-                                 .order_by(access_log.c.at)).all()
             settings = conn.execute(select(parent_settings).where(parent_settings.c.parent_id == parent_id)).first()
             return {
                 "service": "notices",
                 "account": {"email": account.email, "locale": account.locale} if account else None,
-                "children": [c.student_id for c in children],
+                "children": [c.student_id for c in linked],
                 "preferences": _preferences(conn, parent_id),
                 "calendar_feed": {"active": bool(settings and settings.feed_token)},
-                "messages": _inbox(conn, parent_id, children),
+                "messages": _inbox(conn, parent_id, linked),
                 "mails": [{"kind": m.kind, "to": m.email, "subject": m.subject, "queued_at": m.created_at.isoformat(),
                            "sent_at": m.sent_at.isoformat() if m.sent_at else None} for m in mails],
-                "access_log": [{"student_id": r.student_id, "what": r.what, "at": r.at.isoformat()} for r in reads],
+                "access_log": children.accesses(conn, parent_id),
             }
 
     # -- helpers --------------------------------------------------------------------------------
@@ -285,16 +285,14 @@ class NoticesService:
         exist when it is not theirs); logs the read when ``what`` names one."""
         query = (select(links.c.student_id, links.c.org_id, links.c.school_id, students.c.group)
                  .select_from(links.outerjoin(students, students.c.student_id == links.c.student_id))
-                 .where(links.c.parent_id == parent_id, links.c.linked.is_(True)).order_by(links.c.student_id))
+                 .where(children.linked(parent_id)).order_by(links.c.student_id))
         if student_id is not None:
-            query = query.where(links.c.student_id == student_id)
-        children = [domain.Child(*row) for row in conn.execute(query).all()]
-        if student_id is not None and not children:
-            raise errors.NotFound("child_not_found", field="student_id")
-        if what and children:
-            conn.execute(insert(access_log), [{"parent_id": parent_id, "student_id": c.student_id, "what": what}
-                                              for c in children])
-        return children
+            children.link(conn, parent_id, student_id, what, field="student_id")
+            return [domain.Child(*row) for row in conn.execute(query.where(links.c.student_id == student_id)).all()]
+        found = [domain.Child(*row) for row in conn.execute(query).all()]
+        if what:
+            children.log(conn, parent_id, [c.student_id for c in found], what)
+        return found
 
     @staticmethod
     def _new_feed_token(conn, parent_id: str) -> str:
@@ -343,14 +341,12 @@ def _preferences(conn, parent_id: str) -> dict:
     else:
         quiet = {"start": (settings.quiet_start or domain.QUIET_START).strftime("%H:%M"),
                  "end": (settings.quiet_end or domain.QUIET_END).strftime("%H:%M")}
-    children = conn.execute(select(links.c.student_id).where(links.c.parent_id == parent_id,
-                                                              links.c.linked.is_(True))
-                            .order_by(links.c.student_id)).scalars().all()
+    linked = children.of_parent(conn, parent_id)
     return {
         "quiet_hours": quiet,
         "time_zone": str(domain.SCHOOL_TIME),
         "children": [{"student_id": s, "kinds": {k: chosen.get((s, k), domain.DEFAULT_MODE) for k in domain.KINDS}}
-                     for s in children],
+                     for s in linked],
     }
 
 
@@ -377,10 +373,3 @@ def _holidays(conn, children: list[domain.Child]) -> list[feed.Holiday]:
     return [feed.Holiday(r.school_id, date.fromisoformat(d["date"]), d["label"], r.updated_at)
             for r in rows for d in r.days]
 
-
-def _forget(conn, parent_ids: list[str]) -> None:
-    """What notices keeps on a parent who closed their account, beyond the read models
-    (Québec's Law 25)."""
-    if parent_ids:
-        for table in (read_marks, preferences, parent_settings, outbox, access_log):
-            conn.execute(delete(table).where(table.c.parent_id.in_(parent_ids)))

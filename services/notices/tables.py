@@ -2,24 +2,20 @@
 parents' own state, which no event carries and a rebuild never touches (read marks, preferences,
 feed tokens, the mail outbox, the access log)."""
 from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, DateTime, Identity, Index, Integer, MetaData, Table, Text, Time, func,
+    Boolean, Column, Date, DateTime, Index, Integer, MetaData, Table, Text, Time, func,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from servicekit.children import link_tables
 
 metadata = MetaData()
 
 # -- read models ------------------------------------------------------------------------------
 
-links = Table(
-    "links", metadata,
-    Column("parent_id", Text, primary_key=True),
-    Column("student_id", Text, primary_key=True),
-    Column("school_id", Text),
-    Column("org_id", Text),
-    Column("linked", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("links_student_idx", "student_id"),
-)
+# The links, with the board each child is in (for audiences), and who read which child's data,
+# when (Québec's Law 25; never rebuilt).
+links, access_log = link_tables(metadata, Column("org_id", Text), Index("links_student_idx", "student_id"),
+                                log_by_parent=False)
 
 # Where each student is (for audiences: board, school, group) and the first name mails use.
 students = Table(
@@ -171,15 +167,4 @@ outbox = Table(
     Column("failed_at", DateTime(timezone=True)),  # will never go (last_error says why)
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("outbox_due_idx", "next_try_at", postgresql_where="sent_at IS NULL AND failed_at IS NULL"),
-)
-
-# Who read which child's data, when (Québec's Law 25). Never rebuilt.
-access_log = Table(
-    "access_log", metadata,
-    Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("parent_id", Text, nullable=False),
-    Column("student_id", Text, nullable=False),
-    Column("what", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("access_log_student_idx", "student_id", "at"),
 )
