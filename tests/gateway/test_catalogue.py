@@ -6,7 +6,7 @@ import re
 import string
 from pathlib import Path
 
-from gateway.app import ApiError
+from gateway.http import ApiError
 from gateway.messages import HERE, Catalogue
 from gateway.openapi import document
 from gateway.routes import ROUTES

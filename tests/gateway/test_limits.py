@@ -8,7 +8,7 @@ import eventlet.wsgi
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Response
 
-from gateway import app
+from gateway import dashboard as compositions, stream
 from gateway.app import Gateway, Settings
 from gateway.links import LinkCache
 from gateway.live import MAX_STREAMS_PER_PARENT
@@ -113,7 +113,7 @@ def test_a_parents_seventh_stream_is_refused_and_a_closed_one_frees_its_place():
 def test_a_page_that_went_away_frees_its_stream_at_the_next_keep_alive(monkeypatch):
     """Over a real connection: a page closed without a word is noticed when its keep-alive
     cannot be written, and its place is free again."""
-    monkeypatch.setattr(app, "SSE_KEEPALIVE", 0.1)
+    monkeypatch.setattr(stream, "SSE_KEEPALIVE", 0.1)
     listener = eventlet.listen(("127.0.0.1", 0))
     server = eventlet.spawn(eventlet.wsgi.server, listener, _gateway(), log_output=False)
     opened = []
@@ -179,8 +179,8 @@ def test_a_recently_used_answer_outlives_newer_ones_until_the_cache_is_full():
 
 
 def test_the_last_good_tiles_kept_for_a_failing_service_are_bounded(monkeypatch):
-    monkeypatch.setattr(app, "STALE_KEPT_PARENTS", 3)
-    monkeypatch.setattr(app, "STALE_KEPT_PER_PARENT", 20)
+    monkeypatch.setattr(compositions, "STALE_KEPT_PARENTS", 3)
+    monkeypatch.setattr(compositions, "STALE_KEPT_PER_PARENT", 20)
     gateway = _gateway()
     client = Client(gateway)
 
@@ -190,7 +190,7 @@ def test_the_last_good_tiles_kept_for_a_failing_service_are_bounded(monkeypatch)
 
     for number in range(10):  # nine tiles a child
         dashboard("parent-1", f"css-x.{number}")
-    assert len(gateway._last_good.get("parent-1")) == 20
+    assert len(gateway.compositions.last_good.get("parent-1")) == 20
     for parent in range(2, 12):
         dashboard(f"parent-{parent}", STUDENT)
-    assert len(gateway._last_good) == 3
+    assert len(gateway.compositions.last_good) == 3

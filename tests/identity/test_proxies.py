@@ -13,7 +13,8 @@ import yaml
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
-from gateway.app import Gateway, Settings, _client_address
+from gateway.app import Gateway, Settings
+from gateway.http import client_address
 from services.identity import domain
 from services.identity.service import IdentityService
 from services.notices.service import NoticesService
@@ -72,8 +73,8 @@ def test_a_forged_forwarded_address_is_ignored_without_trusted_proxies(gateway):
 def test_a_short_or_garbled_forwarded_header_falls_back_to_the_connection():
     def seen(trusted: int, *forwarded: str) -> str:
         headers = [("X-Forwarded-For", value) for value in forwarded]
-        return _client_address(Request(EnvironBuilder(headers=headers, environ_base={"REMOTE_ADDR": PROXY})
-                                       .get_environ()), trusted)
+        return client_address(Request(EnvironBuilder(headers=headers, environ_base={"REMOTE_ADDR": PROXY})
+                                      .get_environ()), trusted)
 
     assert seen(1, "198.51.100.1, 203.0.113.9") == "203.0.113.9"
     assert seen(2, "198.51.100.1, 203.0.113.9, 10.0.0.9") == "203.0.113.9"
