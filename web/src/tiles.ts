@@ -463,7 +463,7 @@ export const recordTile: TileScreen = async (studentId) => {
 export const contactTile: TileScreen = async (studentId) => {
   const { school: s, org } = await api("GET", `${base(studentId)}/contact`);
   const address = s.address ? h("address", { translate: "no" }, s.address.street, h("br"),
-    `${s.address.city} (${s.address.province ?? "QC"}) ${s.address.postal_code}`) : null;
+    `${s.address.city} (${s.address.province ?? "QC"}) `, h("span", { class: "nowrap" }, s.address.postal_code)) : null;
   const pairs: [string, Node | string | null][] = [
     [t("contact.principal"), school(s.principal_name)],
     [t("contact.address"), address],
