@@ -8,16 +8,14 @@ set current, so an unlinked child's news stops at once.
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from dataclasses import dataclass, field
 
-import amqp
 import eventlet
 from eventlet.queue import LightQueue, Full
-from kombu import Connection
 
 import contracts
+from servicekit.broker import drain, keep_connected
 from servicekit.schooltime import school_today
 
 log = logging.getLogger(__name__)
@@ -108,33 +106,22 @@ class LiveHub:
     # -- the bus ------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        backoff = 0.2
-        while not self._stopping:
-            try:
-                with Connection(self.amqp_url, heartbeat=30, connect_timeout=5) as connection:
-                    connection.connect()
-                    channel = connection.channel()
-                    channel.queue_declare(self.queue, exclusive=True, auto_delete=True,
-                                          arguments={"x-max-length": 100_000})
-                    for source, types in SOURCES.items():
-                        exchange = contracts.exchange_for(source)
-                        channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
-                        for event_type in types:
-                            channel.queue_bind(self.queue, exchange, event_type)
-                    channel.basic_consume(self.queue, callback=self._on_message, no_ack=True)
-                    self.connected = True
-                    backoff = 0.2
-                    while not self._stopping:
-                        try:
-                            connection.drain_events(timeout=1)
-                        except socket.timeout:
-                            connection.heartbeat_check()
-            except (OSError, amqp.exceptions.AMQPError, socket.timeout) as exc:
-                log.warning("live updates: lost the broker (%s); reconnecting", exc)
-            finally:
-                self.connected = False
-            eventlet.sleep(backoff)
-            backoff = min(backoff * 2, 5)
+        keep_connected(self.amqp_url, self._follow, lambda: self._stopping, "live updates", on_lost=self._lost)
+
+    def _follow(self, connection) -> None:
+        channel = connection.channel()
+        channel.queue_declare(self.queue, exclusive=True, auto_delete=True, arguments={"x-max-length": 100_000})
+        for source, types in SOURCES.items():
+            exchange = contracts.exchange_for(source)
+            channel.exchange_declare(exchange, "topic", durable=True, auto_delete=False)
+            for event_type in types:
+                channel.queue_bind(self.queue, exchange, event_type)
+        channel.basic_consume(self.queue, callback=self._on_message, no_ack=True)
+        self.connected = True
+        drain(connection, lambda: self._stopping)
+
+    def _lost(self) -> None:
+        self.connected = False
 
     def _on_message(self, message) -> None:
         try:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import socket
 import uuid
 
 import amqp
@@ -20,6 +19,7 @@ from kombu import Connection
 from nameko.exceptions import MethodNotFound, RemoteError, deserialize
 
 import servicekit.rpc  # noqa: F401  (domain errors cross RPC as themselves)
+from servicekit.broker import drain, keep_connected
 from servicekit.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -114,31 +114,21 @@ class RpcClient:
     # -- replies ------------------------------------------------------------------------------
 
     def _listen(self) -> None:
-        backoff = 0.2
-        while not self._stopping:
-            try:
-                with Connection(self.amqp_url, heartbeat=30, connect_timeout=5) as connection:
-                    connection.connect()
-                    channel = connection.channel()
-                    channel.exchange_declare(RPC_EXCHANGE, "topic", durable=True, auto_delete=False)
-                    channel.queue_declare(self.reply_queue, exclusive=True, auto_delete=True)
-                    channel.queue_bind(self.reply_queue, RPC_EXCHANGE, self.reply_key)
-                    channel.basic_consume(self.reply_queue, callback=self._on_reply, no_ack=True)
-                    self.connected = True
-                    if not self._listening.ready():
-                        self._listening.send()
-                    backoff = 0.2
-                    while not self._stopping:
-                        try:
-                            connection.drain_events(timeout=1)
-                        except socket.timeout:
-                            connection.heartbeat_check()
-            except (OSError, amqp.exceptions.AMQPError, socket.timeout) as exc:
-                log.warning("RPC replies: lost the broker (%s); reconnecting", exc)
-            finally:
-                self.connected = False
-            eventlet.sleep(backoff)
-            backoff = min(backoff * 2, 5)
+        keep_connected(self.amqp_url, self._replies, lambda: self._stopping, "RPC replies", on_lost=self._lost)
+
+    def _replies(self, connection) -> None:
+        channel = connection.channel()
+        channel.exchange_declare(RPC_EXCHANGE, "topic", durable=True, auto_delete=False)
+        channel.queue_declare(self.reply_queue, exclusive=True, auto_delete=True)
+        channel.queue_bind(self.reply_queue, RPC_EXCHANGE, self.reply_key)
+        channel.basic_consume(self.reply_queue, callback=self._on_reply, no_ack=True)
+        self.connected = True
+        if not self._listening.ready():
+            self._listening.send()
+        drain(connection, lambda: self._stopping)
+
+    def _lost(self) -> None:
+        self.connected = False
 
     def _on_reply(self, message) -> None:
         done = self._pending.pop(message.properties.get("correlation_id"), None)

@@ -29,6 +29,7 @@ from nameko.extensions import Entrypoint
 
 import contracts
 
+from .broker import keep_connected
 from .database import Database
 from .errors import DomainError
 from .ops import metrics_for
@@ -101,20 +102,11 @@ class EventStream(Entrypoint):
     # -- the loop ---------------------------------------------------------------------------
 
     def _run(self):
-        backoff = 0.5
-        while not self._stopping:
-            try:
-                with Connection(self.amqp_uri, heartbeat=30, connect_timeout=5) as connection:
-                    connection.connect()
-                    backoff = 0.5
-                    self._consume(connection)
-            except (OSError, amqp.exceptions.AMQPError, socket.timeout) as exc:
-                log.warning("consumer of %s lost the broker (%s); reconnecting", self.queue, exc)
-            finally:
-                self.connected = False
-            if not self._stopping:
-                eventlet.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+        keep_connected(self.amqp_uri, self._consume, lambda: self._stopping, f"consumer of {self.queue}",
+                       on_lost=self._lost, first_wait=0.5, longest_wait=10)
+
+    def _lost(self) -> None:
+        self.connected = False
 
     def _declare(self, channel) -> None:
         channel.exchange_declare(contracts.exchange_for(self.source), "topic", durable=True, auto_delete=False)
