@@ -71,6 +71,18 @@ def check_declaration(declaration: Declaration, calendar: SchoolCalendar | None,
         raise DomainError("invalid_choice", field="reason_code")
 
 
+def is_justified(by_parent: bool, school_reason: str | None) -> bool:
+    """An absence is justified once a parent gave its reason, or when the school recorded it
+    with one."""
+    return by_parent or school_reason is not None
+
+
+def to_justify(absences: list[dict]) -> list[dict]:
+    """What the parent is asked to justify: the absences the school wants a reason for and that
+    no one gave one for (``requires_justification``, ``justified`` as the service lists them)."""
+    return [a for a in absences if a["requires_justification"] and not a["justified"]]
+
+
 @dataclass(frozen=True)
 class RecordedAbsence:
     """An absence or lateness as the school recorded it (from the read model)."""

@@ -115,7 +115,7 @@ class AttendanceService:
         listed = [_absence(row) for row in rows]
         return {
             "absences": listed,
-            "to_justify": [a for a in listed if a["requires_justification"] and not a["justified"]],
+            "to_justify": domain.to_justify(listed),
             "declarations": [_declaration(row) for row in declared],
             "reasons": calendar.reasons if calendar is not None else [],
             "school_day": ({"start": calendar.day_start.strftime("%H:%M"), "end": calendar.day_end.strftime("%H:%M")}
@@ -296,7 +296,7 @@ def _absence(row) -> dict:
         "start_time": _hhmm(row.start_time), "end_time": _hhmm(row.end_time), "minutes_late": row.minutes_late,
         "reason_code": row.justification_reason or row.reason_code,
         "requires_justification": bool(row.requires_justification),
-        "justified": row.justified_at is not None or (row.reason_code is not None),
+        "justified": domain.is_justified(row.justified_at is not None, row.reason_code),
     }
 
 

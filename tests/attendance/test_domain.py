@@ -124,3 +124,16 @@ def test_school_today_is_in_quebec_time():
     from datetime import datetime, timezone
     late_evening_in_quebec = datetime(2026, 11, 24, 3, 30, tzinfo=timezone.utc)
     assert domain.school_today(late_evening_in_quebec) == date(2026, 11, 23)
+
+
+@pytest.mark.parametrize("by_parent, school_reason, justified", [
+    (False, None, False), (True, None, True), (False, "MAL", True), (True, "MAL", True)])
+def test_an_absence_is_justified_by_a_parent_or_by_the_schools_reason(by_parent, school_reason, justified):
+    assert domain.is_justified(by_parent, school_reason) is justified
+
+
+def test_to_justify_are_the_absences_the_school_wants_a_reason_for_that_no_one_gave():
+    listed = [{"absence_id": "a", "requires_justification": True, "justified": False},
+              {"absence_id": "b", "requires_justification": True, "justified": True},
+              {"absence_id": "c", "requires_justification": False, "justified": False}]
+    assert domain.to_justify(listed) == [listed[0]]
