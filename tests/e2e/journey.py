@@ -93,7 +93,7 @@ def _create_account(page, screens: Screens | None, email: str) -> None:
 
 
 def _log_in(page, portal, email: str) -> None:
-    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("button", name="Se connecter", exact=True).click()
     page.locator("#username").fill(email)
     page.locator("#password").fill(PASSWORD)
     page.locator("#kc-login").click()
@@ -129,7 +129,7 @@ def parent(page, portal, amqp_url):
     page.get_by_role("link", name="Cliquez ici pour remplir le formulaire").click()
     expect(page.get_by_role("heading", name="Associer un enfant à mon compte")).to_be_visible()
     _link(page, BOARD_A, "Gagnon", "Léa", "1111111", another=True)
-    expect(page.locator("main").get_by_text("Léa Gagnon est maintenant associé(e) à votre compte.")).to_be_visible()
+    expect(page.locator("main").get_by_text("Le dossier de Léa Gagnon est maintenant associé à votre compte.")).to_be_visible()
     screens.check("associer-un-enfant")
     _link(page, BOARD_B, "Gagnon", "Noah", "2222222", another=False)
     page.wait_for_url(f"{portal.url}/enfants/{NOAH}")
@@ -229,7 +229,7 @@ def sign_in_down(page, portal, amqp_url):
     """Keycloak out of reach: the login button, and a page that needs a login, say so."""
     unavailable = "La connexion est momentanément indisponible. Réessayez dans quelques minutes."
     page.goto(f"{portal.url}/")
-    page.get_by_role("button", name="Se connecter").click()
+    page.get_by_role("button", name="Se connecter", exact=True).click()
     expect(page.get_by_role("alert")).to_have_text(unavailable)
     page.goto(f"{portal.url}/famille")
     expect(page.get_by_role("alert")).to_have_text(unavailable)
