@@ -35,13 +35,14 @@ DESKTOP = {"width": 1280, "height": 900}
 
 
 class Screens:
-    """Checks every screen with axe-core and keeps its picture at phone and desktop widths."""
+    """Checks every screen with axe-core. The pictures of the screens are test_screens.py's; this
+    journey keeps only those of the screens nothing else shows (``picture``)."""
 
     def __init__(self, page):
         self.page = page
         self.axe = AXE.read_text()
 
-    def check(self, name: str) -> None:
+    def check(self, name: str, picture: bool = False) -> None:
         page = self.page
         # Not "networkidle": the page keeps its live-update stream open.
         page.wait_for_load_state("load")
@@ -53,6 +54,8 @@ class Screens:
         serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3]) for v in result["violations"]
                    if v["impact"] in ("serious", "critical")]
         assert not serious, f"{name}: {serious}"
+        if not picture:
+            return
         for label, viewport in (("phone", PHONE), ("desktop", DESKTOP)):
             page.set_viewport_size(viewport)
             page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
@@ -233,7 +236,7 @@ def sign_in_down(page, portal, amqp_url):
     expect(page.get_by_role("alert")).to_have_text(unavailable)
     page.goto(f"{portal.url}/famille")
     expect(page.get_by_role("alert")).to_have_text(unavailable)
-    Screens(page).check("connexion-indisponible")
+    Screens(page).check("connexion-indisponible", picture=True)
     page.get_by_role("button", name="Switch to English").click()
     expect(page.get_by_role("alert")).to_have_text("Signing in is temporarily unavailable. Please try again in a few minutes.")
 
