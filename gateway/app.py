@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -30,7 +30,7 @@ from .dashboard import Compositions
 from .http import ApiError, error_response, guarded, json_response, secure
 from .links import LinkCache
 from .live import LiveHub
-from .messages import Catalogue
+from .messages import LANGUAGES, Catalogue
 from .metrics import metrics
 from .routes import MAX_BODY, ROUTES, Route
 from .rpc import RpcClient
@@ -104,6 +104,8 @@ class Gateway:
             # never read: Werkzeug gives an empty stream when eventlet sends no length).
             if (request.content_length or 0) > (endpoint.max_body if isinstance(endpoint, Route) else MAX_BODY):
                 raise ApiError(413, "request_too_large")
+            if request.args.get("lang", "fr") not in LANGUAGES:
+                raise ApiError(422, "invalid_choice", "lang")
             if isinstance(endpoint, Route):
                 response = self.calls.respond(request, endpoint, values, correlation_id)
             else:
@@ -117,6 +119,8 @@ class Gateway:
                 code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code, "invalid_request")
                 response = error_response(request, ApiError(exc.code if exc.code < 500 else 400, code),
                                           self.catalogue)
+                if isinstance(exc, MethodNotAllowed):  # the methods the address has (RFC 9110)
+                    response.headers["Allow"] = ", ".join(sorted(exc.valid_methods or ()))
         except Exception:  # a bug: logged with its correlation id, never shown
             log.exception("request failed")
             response = error_response(request, ApiError(500, "internal_error"), self.catalogue)

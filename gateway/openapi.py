@@ -1,7 +1,51 @@
-"""The OpenAPI 3.1 document of ``/api/v1``, built from the route table."""
+"""The OpenAPI 3.1 document of ``/api/v1``, built from the route table.
+
+What a route accepts is said by the marshmallow schema its service validates with (``SCHEMAS``),
+converted by apispec: its path and query parameters, the body fields it passes, or the whole body.
+Every status the route can answer is declared: the gateway's own (400, 401, 413, 422 for ``lang``)
+and every status of a service's domain errors (404, 409, 422, 429, 503).
+"""
 from __future__ import annotations
 
+import copy
+import functools
+import importlib
 import re
+
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
+from marshmallow import fields
+
+# The schema each service method loads its arguments with (fields named like the route's).
+SCHEMAS = {
+    ("identity", "request_code"): "services.identity.service:RequestCodeSchema",
+    ("identity", "verify_code"): "services.identity.service:VerifyCodeSchema",
+    ("identity", "register"): "services.identity.service:NewPasswordSchema",
+    ("identity", "reset_password"): "services.identity.service:NewPasswordSchema",
+    ("identity", "claim_school_email"): "services.identity.service:ClaimSchema",
+    ("identity", "set_two_factor"): "services.identity.service:TwoFactorSchema",
+    ("identity", "end_session"): "services.identity.service:SessionSchema",
+    ("identity", "close_account"): "services.identity.service:CloseSchema",
+    ("linking", "organisations"): "services.linking.service:OrganisationQuerySchema",
+    ("linking", "link_child"): "services.linking.service:LinkRequestSchema",
+    ("linking", "request_correction"): "services.linking.service:CorrectionSchema",
+    ("linking", "submit_reenrollment"): "services.linking.service:DecisionSchema",
+    ("attendance", "declare_absence"): "services.attendance.service:DeclarationSchema",
+    ("attendance", "justify_absence"): "services.attendance.service:JustificationSchema",
+    ("attendance", "agenda"): "services.attendance.service:AgendaSchema",
+    ("grades", "results"): "services.grades.service:ResultsSchema",
+    ("grades", "bulletin"): "services.grades.service:BulletinSchema",
+    ("billing", "tax_receipts"): "services.billing.service:ReceiptsSchema",
+    ("billing", "tax_receipt"): "services.billing.service:ReceiptSchema",
+    ("notices", "inbox"): "services.notices.service:RequestSchema",
+    ("notices", "mark_read"): "services.notices.service:RequestSchema",
+    ("notices", "set_preferences"): "services.notices.service:PreferencesSchema",
+}
+# An id in an address, where no schema says more (servicekit.children.ID).
+ID = {"type": "string", "minLength": 1, "maxLength": 64}
+# marshmallow's Time reads HH:MM[:SS]; JSON Schema's "time" format would also ask for an offset.
+TIME = {"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"}
+LANG = {"name": "lang", "in": "query", "required": False, "schema": {"type": "string", "enum": ["fr", "en"]},
+        "description": "the language of error messages (else Accept-Language)"}
 
 ERROR = {
     "type": "object", "required": ["code", "message", "field"],
@@ -28,6 +72,10 @@ ERRORS = {
     "413": "Body longer than the route accepts", "429": "Too many attempts",
     "503": "The service did not answer in time",
 }
+# What a service's answer may be besides its own: a domain error of any kind, or the gateway's.
+ROUTE_ERRORS = ["400", "404", "409", "413", "422", "429", "503"]
+# A composition's or a stream's: the parent's own account or family lookups, and the gateway's.
+EXTRA_ERRORS = ["401", "404", "409", "413", "422", "429", "503"]
 
 
 def document(routes) -> dict:
@@ -47,17 +95,22 @@ def document(routes) -> dict:
     paths["/events"] = {"get": _extra(
         "Server-sent events about the parent's children (absences, results, statements, messages, links)",
         "live", {"type": "string"}, media="text/event-stream")}
-    paths["/events"]["get"]["responses"].update(_errors(["429"]))  # the parent's streams all open already
     paths["/calendar/{token}.ics"] = {"get": {
         "summary": "The parent's private iCalendar feed (the secret address is the credential)",
         "tags": ["notifications"], "security": [],
-        "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "parameters": [{"name": "token", "in": "path", "required": True, "schema": {"type": "string"}}, LANG],
         "responses": {"200": {"description": "OK", "content": {"text/calendar": {"schema": {"type": "string"}}}},
-                      **_errors(["404", "503"])}}}
+                      **_errors(["404", "409", "413", "422", "429", "503"])}}}
     paths["/config"] = {"get": {"summary": "Public login settings of the web client", "tags": ["web"],
-                                "security": [], "responses": {"200": {"description": "OK"}}}}
+                                "security": [], "parameters": [LANG],
+                                "responses": {"200": {"description": "OK", "content": {
+                                    "application/json": {"schema": {"type": "object"}}}},
+                                    **_errors(["413", "422"])}}}
     paths["/openapi.json"] = {"get": {"summary": "This document", "tags": ["web"], "security": [],
-                                      "responses": {"200": {"description": "OK"}}}}
+                                      "parameters": [LANG],
+                                      "responses": {"200": {"description": "OK", "content": {
+                                          "application/json": {"schema": {"type": "object"}}}},
+                                          **_errors(["413", "422"])}}}
     return {
         "openapi": "3.1.0",
         "info": {"title": "Portail Parents API", "version": "1.0.0",
@@ -77,13 +130,51 @@ def _path(rule: str) -> str:
     return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
 
 
+@functools.cache
+def _schema(service: str, rpc: str) -> dict:
+    """The JSON Schema of the marshmallow schema ``service.rpc`` loads its arguments with."""
+    where = SCHEMAS.get((service, rpc))
+    if where is None:
+        return {"type": "object", "properties": {}}
+    module, name = where.split(":")
+    converter = OpenAPIConverter("3.1.0", schema_name_resolver=lambda schema: None, spec=None)
+    converter.add_attribute_function(lambda self, field, **kw: dict(TIME) if isinstance(field, fields.Time) else {})
+    return converter.schema2jsonschema(getattr(importlib.import_module(module), name)())
+
+
+def _in_address(schema: dict) -> dict:
+    """A property as a path or query parameter: never null, which an address cannot say."""
+    schema = {k: v for k, v in copy.deepcopy(schema).items() if k != "default"}
+    if isinstance(schema.get("type"), list):
+        kinds = [t for t in schema["type"] if t != "null"]
+        schema["type"] = kinds[0] if len(kinds) == 1 else kinds
+    if "enum" in schema:
+        schema["enum"] = [v for v in schema["enum"] if v is not None]
+    return schema
+
+
 def _parameters(route) -> list:
+    properties = _schema(route.service, route.rpc).get("properties", {})
     names = re.findall(r"<(?:\w+:)?(\w+)>", route.path)
-    parameters = [{"name": n, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 64}}
+    parameters = [{"name": n, "in": "path", "required": True, "schema": _in_address(properties.get(n, ID))}
                   for n in names]
-    parameters += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in route.query]
-    parameters.append({"name": "lang", "in": "query", "required": False, "schema": {"enum": ["fr", "en"]}})
+    parameters += [{"name": n, "in": "query", "required": False,
+                    "schema": _in_address(properties.get(n, {"type": "string"}))} for n in route.query]
+    parameters.append(LANG)
     return parameters
+
+
+def _body(route) -> dict:
+    """The whole body the service loads, or the fields the gateway passes on (others are ignored)."""
+    schema = copy.deepcopy(_schema(route.service, route.rpc))
+    if route.body:
+        return schema if SCHEMAS.get((route.service, route.rpc)) else {"type": "object"}
+    properties = schema.get("properties", {})
+    required = [name for name in route.fields if name in schema.get("required", ())]
+    body = {"type": "object", "properties": {name: properties.get(name, {"type": "string"}) for name in route.fields}}
+    if required:
+        body["required"] = required
+    return body
 
 
 def _errors(codes) -> dict:
@@ -92,7 +183,7 @@ def _errors(codes) -> dict:
 
 
 def _operation(route) -> dict:
-    codes = ["400", "413", "422", "429", "503"] + ([] if route.public else ["401"]) + (["404"] if route.child else [])
+    codes = ROUTE_ERRORS + ([] if route.public else ["401"])
     operation = {
         "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.path)}",
         "summary": route.summary,
@@ -102,10 +193,7 @@ def _operation(route) -> dict:
                       **_errors(sorted(set(codes)))},
     }
     if route.body or route.fields:
-        schema = {"type": "object"}
-        if route.fields:
-            schema["properties"] = {name: {"type": "string"} for name in route.fields}
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _body(route)}}}
     if route.public:
         operation["security"] = []
     return operation
@@ -118,7 +206,7 @@ def _content(route) -> dict:
 
 
 def _extra(summary: str, tag: str, schema: dict, child: bool = False, media: str = "application/json") -> dict:
-    parameters = [{"name": "student_id", "in": "path", "required": True, "schema": {"type": "string"}}] if child else []
-    return {"summary": summary, "tags": [tag], "parameters": parameters,
+    parameters = [{"name": "student_id", "in": "path", "required": True, "schema": ID}] if child else []
+    return {"summary": summary, "tags": [tag], "parameters": parameters + [LANG],
             "responses": {"200": {"description": "OK", "content": {media: {"schema": schema}}},
-                          **_errors(["401", "503"] + (["404"] if child else []))}}
+                          **_errors(EXTRA_ERRORS)}}
