@@ -16,7 +16,8 @@ from pathlib import Path
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.journey import CHROMIUM_ARGS, DESKTOP, _create_account
+from tests.e2e.browser import DESKTOP, failure_picture, launch
+from tests.e2e.journey import _create_account
 from tests.gateway.stack import PASSWORD
 from tests.identity.conftest import Mailbox
 
@@ -100,10 +101,12 @@ def _sign_in_with_passkey(page, portal_url: str, authenticator: Authenticator, s
     page.wait_for_url(f"{portal_url}/famille")
 
 
-def _refused(page, portal_url: str, sign_in: str, message: str) -> None:
-    """The login page's autofill offers the key in the authenticator at once: Keycloak refuses it."""
+def _refused(page, portal_url: str, authenticator: Authenticator, sign_in: str, message: str) -> None:
+    """The login page's autofill offers the key in the authenticator at once: Keycloak refuses it.
+    The key is then taken out, or the login form shown again with the refusal would offer it again."""
     page.get_by_role("button", name=sign_in, exact=True).click()
-    expect(page.get_by_text(message)).to_be_visible()
+    expect(page.get_by_text(message).first).to_be_visible()
+    authenticator.clear()
     assert not page.url.startswith(portal_url)
 
 
@@ -178,7 +181,7 @@ def passkeys(browser, portal_url: str) -> None:
     parent_id = base64.b64decode(held["userHandle"]).decode()  # Keycloak's user id, as it registered it
     assert parent_id != base64.b64decode(their_key["userHandle"]).decode()
     mine.add(dict(their_key, userHandle=base64.b64encode(parent_id.encode()).decode()))
-    _refused(page, portal_url, "Se connecter", "Cette clé d'accès n'est pas reconnue")
+    _refused(page, portal_url, mine, "Se connecter", "Cette clé d'accès n'est pas reconnue")
 
     # -- A removed passkey no longer signs in -----------------------------------------------------
     mine.clear()
@@ -192,26 +195,24 @@ def passkeys(browser, portal_url: str) -> None:
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_url(f"{portal_url}/")
     mine.add(held)
-    _refused(page, portal_url, "Se connecter", "Cette clé d'accès n'est pas reconnue")
+    _refused(page, portal_url, mine, "Se connecter", "Cette clé d'accès n'est pas reconnue")
 
     # -- Ending every session removes the passkeys too (in English) -------------------------------
     other.get_by_role("button", name="End all sessions").click()
     other.wait_for_url(f"{portal_url}/")
-    _refused(other, portal_url, "Log in", "This passkey is not recognised")
+    _refused(other, portal_url, theirs, "Log in", "This passkey is not recognised")
 
 
 def main(portal_url: str) -> None:
     with sync_playwright() as playwright:
         # WebAuthn needs a name, not an address: localhost is the loopback here.
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium",
-                                             args=CHROMIUM_ARGS + ["--host-resolver-rules=MAP localhost 127.0.0.1"])
+        browser = launch(playwright, ["--host-resolver-rules=MAP localhost 127.0.0.1"])
         try:
             passkeys(browser, portal_url)
         except Exception:
             for number, context in enumerate(browser.contexts):
                 for page in context.pages:
-                    page.screenshot(path=str(Path(os.environ.get("PORTAL_E2E_LOGS", "/tmp")) / f"failed-passkeys-{number}.png"))
-                    print(f"failed on {page.url}", file=sys.stderr)
+                    failure_picture(page, f"passkeys-{number}")
             raise
         finally:
             browser.close()
