@@ -12,26 +12,18 @@ import os
 import sys
 import time
 import uuid
-from pathlib import Path
-from types import SimpleNamespace
 
 from kombu import Connection, Exchange, Queue
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 import contracts
 from scripts.school_calendar import last_school_day, next_school_day
 from servicekit.schooltime import school_today, school_year_of
-from tests.e2e.clock import follow_school_clock, long_date_fr
+from tests.e2e.browser import AXE, DESKTOP, PHONE, SCREENSHOTS, run_page
+from tests.e2e.clock import long_date_fr
 from tests.gateway.stack import PASSWORD, absence, child_events, publish, request, school_events
 from tests.identity.conftest import Mailbox
 
-REPO = Path(__file__).resolve().parent.parent.parent
-AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = REPO / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 900}
 
 
 class Screens:
@@ -252,20 +244,8 @@ def _wait_for(get, timeout: float):
 
 
 def main(journey: str, portal_url: str, amqp_url: str) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="fr-CA", viewport=DESKTOP, accept_downloads=True)
-        follow_school_clock(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            {"parent": parent, "other-parent": other_parent, "sign-in-down": sign_in_down}[journey](page, SimpleNamespace(url=portal_url), amqp_url)
-        except Exception:
-            page.screenshot(path=str(Path(os.environ.get("PORTAL_E2E_LOGS", "/tmp")) / f"failed-{journey}.png"))
-            print(f"failed on {page.url}", file=sys.stderr)
-            raise
-        finally:
-            browser.close()
+    scenarios = {"parent": parent, "other-parent": other_parent, "sign-in-down": sign_in_down}
+    run_page(scenarios[journey], journey, portal_url, amqp_url)
 
 
 if __name__ == "__main__":

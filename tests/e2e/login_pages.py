@@ -21,11 +21,10 @@ from urllib.parse import urlencode
 
 from playwright.sync_api import expect, sync_playwright
 
-from tests.e2e.journey import AXE, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS
+from tests.e2e.browser import AXE, DESKTOP, PHONE, SCREENSHOTS, launch
 from tests.gateway.stack import PASSWORD
 
 THEME = Path(__file__).resolve().parents[2] / "deploy" / "keycloak" / "themes" / "portail" / "login"
-PHONE = {"width": 360, "height": 780}
 # Words that belong to one language only: any of them outside an element marked with its own
 # lang attribute (the link to the other language) means a text was left untranslated.
 ENGLISH = {"the", "and", "your", "you", "sign", "in", "to", "of", "with", "or", "password", "email", "username",
@@ -199,7 +198,7 @@ def social(page, keycloak: str, public: str, alias: str, name: str) -> None:
 
 def main(what: str, keycloak: str, public: str, *args: str) -> None:
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             for lang, email in zip(("fr", "en"), args if what == "pages" else ("", "")):
                 context = browser.new_context(locale=f"{lang}-CA", viewport=DESKTOP)

@@ -17,24 +17,15 @@ import sys
 import time
 import uuid
 from datetime import date, timedelta
-from pathlib import Path
-from types import SimpleNamespace
 
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from gateway.routes import ROUTES
 from servicekit.schooltime import school_today
-from tests.e2e.clock import follow_school_clock
+from tests.e2e.browser import AXE, DESKTOP, PHONE, SCREENSHOTS, run_page
 from tests.gateway.stack import PASSWORD, publish, sis
 from tests.identity.conftest import Mailbox
 
-REPO = Path(__file__).resolve().parent.parent.parent
-AXE = REPO / "web" / "node_modules" / "axe-core" / "axe.min.js"
-SCREENSHOTS = REPO / "docs" / "screenshots"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-PHONE = {"width": 360, "height": 780}
-DESKTOP = {"width": 1280, "height": 900}
 TILES = {"messages": "messages", "absences": "absences", "results": "resultats", "agenda": "agenda",
          "homework": "devoirs", "finances": "finances", "record": "dossier", "resources": "ressources",
          "contact": "nous-joindre", "reenrollment": "reinscription"}
@@ -569,22 +560,8 @@ def unread(page, portal, amqp_url):
 
 def main(name: str, portal_url: str, amqp_url: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        context = browser.new_context(locale="fr-CA", viewport=DESKTOP, accept_downloads=True,
-                                      timezone_id="America/Toronto")
-        follow_school_clock(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        try:
-            {"walk": walk, "quick-navigation": quick_navigation, "unread": unread}[name](
-                page, SimpleNamespace(url=portal_url), amqp_url)
-        except Exception:
-            page.screenshot(path=str(Path(os.environ.get("PORTAL_E2E_LOGS", "/tmp")) / f"failed-screens-{name}.png"))
-            print(f"failed on {page.url}", file=sys.stderr)
-            raise
-        finally:
-            browser.close()
+    scenarios = {"walk": walk, "quick-navigation": quick_navigation, "unread": unread}
+    run_page(scenarios[name], f"screens-{name}", portal_url, amqp_url)
 
 
 if __name__ == "__main__":

@@ -66,7 +66,10 @@ def social_provider(portal_env, keycloak_admin, standin_admin):
         keycloak_admin.update_idp(STANDIN, provider)
     else:
         keycloak_admin.create_idp(provider)
-    return STANDIN
+    yield STANDIN
+    # The login page shows every provider of the realm: the next tests' pages must not show ours.
+    if STANDIN not in existing:
+        keycloak_admin.delete_idp(STANDIN)
 
 
 @pytest.fixture
