@@ -13,7 +13,7 @@ import importlib
 import re
 
 from apispec.ext.marshmallow.openapi import OpenAPIConverter
-from marshmallow import fields
+from marshmallow import fields, validate
 
 # The schema each service method loads its arguments with (fields named like the route's).
 SCHEMAS = {
@@ -138,8 +138,21 @@ def _schema(service: str, rpc: str) -> dict:
         return {"type": "object", "properties": {}}
     module, name = where.split(":")
     converter = OpenAPIConverter("3.1.0", schema_name_resolver=lambda schema: None, spec=None)
-    converter.add_attribute_function(lambda self, field, **kw: dict(TIME) if isinstance(field, fields.Time) else {})
+    converter.add_attribute_function(_field_json_schema)
     return converter.schema2jsonschema(getattr(importlib.import_module(module), name)())
+
+
+def _field_json_schema(self, field, **kwargs) -> dict:
+    """What apispec cannot read from a field: a field class's or a field's own ``json_schema``
+    (as in contracts.export), a time's form, the keys a dict allows."""
+    extra = {**getattr(field, "json_schema", {}), **field.metadata.get("json_schema", {})}
+    if isinstance(field, fields.Time):
+        extra.update(TIME)
+    if isinstance(field, fields.Dict) and field.key_field is not None:
+        choices = [v.choices for v in field.key_field.validators if isinstance(v, validate.OneOf)]
+        if choices:
+            extra["propertyNames"] = {"enum": list(choices[0])}
+    return extra
 
 
 def _in_address(schema: dict) -> dict:

@@ -171,3 +171,30 @@ def family(portal, accounts):
         "enfant dissocié": unlinked,
         "enfant inexistant": f"{BOARD_A}.9999999",
     })
+
+
+def fuzz_parent(portal, accounts, number: str, first_name: str) -> Parent:
+    """A parent of their own (a fuzz may change preferences, end sessions, turn two-factor on, try
+    links), with a child in the board the families' fixture registered."""
+    parent = accounts(new_email("fuzz"), "127.0.0.6")
+    parent.http = client("127.0.0.2")  # the fuzz's own budget of code requests
+    publish(child_events(BOARD_A, SCHOOL_A, number, first_name, parent.email), portal.amqp_url)
+    parent.child = link(portal, parent, BOARD_A, number, first_name)
+    # Every service behind the gateway has answered once, and the families' events are taken in
+    # (the first answers of a service still catching up can miss the gateway's deadline).
+    for path in ("/organisations", "/family", "/me", "/inbox", "/preferences",
+                 f"/children/{parent.child}/dashboard", f"/children/{parent.child}/absences"):
+        eventually(lambda path=path: requests.get(f"{portal.url}{API}{path}", headers=parent.headers(),
+                                                  timeout=20).status_code == 200, timeout=60, interval=0.5)
+    return parent
+
+
+@pytest.fixture(scope="session")
+def fuzzing_parent(portal, accounts, family):
+    return fuzz_parent(portal, accounts, "1100009", "Alix")
+
+
+@pytest.fixture(scope="session")
+def conformance_parent(portal, accounts, family):
+    """Another: what one fuzz did to its parent's account (two-factor on) cannot stop the other's login."""
+    return fuzz_parent(portal, accounts, "1100010", "Inès")

@@ -10,35 +10,15 @@ child, so that the fuzz reaches the services behind the link check (foreign chil
 authorization matrix's).
 """
 import pytest
-import requests
 import schemathesis
 from hypothesis import Phase, settings
 
-from tests.abuse.conftest import API, BOARD_A, SCHOOL_A, client, link, new_email
-from tests.gateway.stack import child_events, publish
-from tests.support import eventually
+from tests.abuse.conftest import API
 
 EXAMPLES = 50
 
 # The live stream stays open until the token runs out: it has its own tests.
 schema = schemathesis.pytest.from_fixture("served_openapi").exclude(path="/events")
-
-
-@pytest.fixture(scope="session")
-def fuzzing_parent(portal, accounts, family):
-    """A parent of their own (the fuzz may change preferences, end sessions, try links), with a
-    child in the board the families' fixture registered."""
-    parent = accounts(new_email("fuzz"), "127.0.0.6")
-    parent.http = client("127.0.0.2")  # the fuzz's own budget of code requests
-    publish(child_events(BOARD_A, SCHOOL_A, "1100009", "Alix", parent.email), portal.amqp_url)
-    parent.child = link(portal, parent, BOARD_A, "1100009", "Alix")
-    # Every service behind the gateway has answered once, and the families' events are taken in
-    # (the first answers of a service still catching up can miss the gateway's deadline).
-    for path in ("/organisations", "/family", "/me", "/inbox", "/preferences",
-                 f"/children/{parent.child}/dashboard", f"/children/{parent.child}/absences"):
-        eventually(lambda path=path: requests.get(f"{portal.url}{API}{path}", headers=parent.headers(),
-                                                  timeout=20).status_code == 200, timeout=60, interval=0.5)
-    return parent
 
 
 @pytest.fixture
