@@ -90,7 +90,7 @@ def test_guessing_a_password_locks_the_login_and_the_lock_looks_like_a_wrong_pas
     with pytest.raises(LoginFailed) as locked:  # Keycloak's brute-force detection: even the right one
         Browser(keycloak).login(parent.email, PASSWORD)
     # The page says what a wrong password gets, so a guesser cannot tell a locked account apart.
-    assert _error(locked.value.page) == _error(pages[0]) == "Nom d'utilisateur ou mot de passe invalide."
+    assert _error(locked.value.page) == _error(pages[0]) == "Courriel ou mot de passe invalide."
 
 
 def _error(page: str) -> str:
