@@ -117,4 +117,6 @@ def _out_of_range(field, value) -> Iterator[tuple[str, object]]:
         elif isinstance(validator, validate.OneOf):
             yield "not one of the choices", "pas-un-choix"
         elif isinstance(validator, validate.Regexp):
-            yield "not matching its pattern", "ne correspond pas !"
+            # a value no pattern of the contracts allows: not an id, a code or a date, and, for
+            # human text, a line break where a header or a one-line screen would take it
+            yield "not matching its pattern", "ne correspond\u2028pas !\x00"
