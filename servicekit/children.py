@@ -12,18 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema
 from sqlalchemy import (
     BigInteger, Boolean, Column, DateTime, Identity, Index, MetaData, Table, Text, delete, func, insert, select,
 )
 from sqlalchemy.engine import Connection
 
+from contracts.fields import Id
+
 from .errors import NotFound
 from .projection import upsert_latest
 
 
-# The ids a parent's request names: a parent's, a child's.
-ID = fields.String(required=True, validate=validate.Length(min=1, max=64))
+# The ids a parent's request names: a parent's, a child's, as the contracts write them.
+ID = Id()
+# A child a request may leave out, meaning every child of the family.
+ANY_CHILD = Id(required=False)
 
 
 class ParentSchema(Schema):

@@ -61,11 +61,30 @@ def load(schema: Schema, payload) -> dict:
     """``payload`` validated by ``schema``; the first offending field becomes a DomainError."""
     if not isinstance(payload, dict):
         raise DomainError("invalid_request")
+    with_nul = _first_nul(payload)
+    if with_nul is not None:
+        # PostgreSQL's text cannot hold NUL: refused here, for every field of every request.
+        raise DomainError("invalid", field=with_nul)
     try:
         return schema.load(payload)
     except ValidationError as exc:
         field, problem = _first(exc.messages)
         raise DomainError(_code(problem), field=field) from None
+
+
+def _first_nul(value, path: str = "") -> str | None:
+    """The path of the first string (key or value) holding a NUL character, if any."""
+    if isinstance(value, str):
+        return path if "\x00" in value else None
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, inner in items:
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and "\x00" in key:
+            return here
+        found = _first_nul(inner, here)
+        if found is not None:
+            return found
+    return None
 
 
 def _first(messages, prefix: str = "") -> tuple[str, str]:

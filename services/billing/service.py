@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from contracts import consumed_by
 from servicekit import errors, store
-from servicekit.children import ID, ChildSchema, ParentSchema
+from servicekit.children import ANY_CHILD, ID, ChildSchema, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -26,7 +26,7 @@ class ReceiptSchema(ChildSchema):
 
 
 class ReceiptsSchema(ParentSchema):
-    student_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
+    student_id = ANY_CHILD
     year = fields.Integer(load_default=None, strict=False, validate=validate.Range(2000, 2100))
 
 

@@ -16,8 +16,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from contracts import consumed_by
+from contracts.fields import Id
 from servicekit import errors, store
-from servicekit.children import ID, Children, ParentSchema
+from servicekit.children import ANY_CHILD, ID, Children, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -65,8 +66,8 @@ class PreferencesSchema(Schema):
 
 
 class RequestSchema(ParentSchema):
-    student_id = fields.String(load_default=None, validate=validate.Length(min=1, max=64))
-    message_id = fields.String(validate=validate.Length(min=1, max=64))
+    student_id = ANY_CHILD
+    message_id = Id(required=False)
 
 
 class NoticesService:
