@@ -33,7 +33,7 @@ def test_the_web_client_uses_the_code_flow_with_pkce_only(keycloak_admin):
     assert audience["config"]["included.custom.audience"] == "portal-api"
 
 
-def test_the_identity_client_holds_only_the_user_admin_roles(keycloak_admin, portal_env):
+def test_the_identity_client_holds_only_the_user_admin_roles_and_reads_logins(keycloak_admin, portal_env):
     identity = client(keycloak_admin, "portal-identity")
     assert identity["publicClient"] is False and identity["serviceAccountsEnabled"] is True
     assert identity["standardFlowEnabled"] is False and identity["directAccessGrantsEnabled"] is False
@@ -41,7 +41,8 @@ def test_the_identity_client_holds_only_the_user_admin_roles(keycloak_admin, por
     account = keycloak_admin.get_client_service_account_user(identity["id"])
     management = keycloak_admin.get_client_id("realm-management")
     roles = {r["name"] for r in keycloak_admin.get_client_roles_of_user(account["id"], management)}
-    assert roles == {"manage-users", "view-users", "query-users"}
+    # view-events: a passkey's last use is read from the LOGIN events (services/identity/accounts.py).
+    assert roles == {"manage-users", "view-users", "query-users", "view-events"}
     assert keycloak_admin.get_realm_roles_of_user(account["id"]) == [] or all(
         r["name"].startswith("default-roles-") for r in keycloak_admin.get_realm_roles_of_user(account["id"]))
 
@@ -51,6 +52,12 @@ def test_logins_are_protected_and_sessions_end_when_idle(realm):
     assert realm["ssoSessionIdleTimeout"] == 1800 and realm["ssoSessionMaxLifespan"] == 36000
     assert realm["accessTokenLifespan"] == 300
     assert realm["registrationAllowed"] is False and realm["resetPasswordAllowed"] is False
+
+
+def test_only_successful_logins_are_kept_and_for_90_days(realm):
+    assert realm["eventsEnabled"] is True and realm["enabledEventTypes"] == ["LOGIN"]
+    assert realm["eventsExpiration"] == 90 * 24 * 3600
+    assert realm.get("adminEventsEnabled") is not True
 
 
 def test_the_realm_mails_through_the_configured_server(realm, portal_env):
