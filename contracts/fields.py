@@ -24,6 +24,7 @@ SCHOOL_YEAR_PATTERN = r"^[0-9]{4}-[0-9]{4}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 ().-]{6,24}( (poste|ext\.?) [0-9]{1,6})?$"
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 PIN_HASH_PATTERN = r"^[0-9a-f]{64}$"
+# A PIN as the school system publishes it: lower-case hex HMAC-SHA256 (contracts.pin_hash).
 
 
 def _optional(kwargs):

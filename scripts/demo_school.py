@@ -27,6 +27,7 @@ import collections
 import datetime as dt
 import itertools
 import json
+import os
 import random
 import sys
 import unicodedata
@@ -308,7 +309,7 @@ class Demo:
         pin = f"{self.rng.randrange(1_000_000):06d}"
         self.emit("GuardianPinIssued", {
             "student_id": student["student_id"], "guardian_id": guardian["guardian_id"],
-            "pin_hash": contracts.pin_hash(student["student_id"], pin),
+            "pin_hash": contracts.pin_hash(board_pin_key(student["org_id"]), student["student_id"], pin),
             "expires_on": self.today + 60 * DAY})
         return pin
 
@@ -616,6 +617,12 @@ def subject_result(rng, code, name, mark):
                              for competency in COMPETENCIES.get(code, ()) if marked],
             "mark": mark, "group_average": rng.randrange(68, 80) if marked else None,
             "comment": rng.choice(COMMENTS)}
+
+
+def board_pin_key(org_id):
+    """The board's PIN key. A real school system is given its own board's key by the portal's
+    operator; the demo speaks for both boards, so it derives them from the local portal's secret."""
+    return contracts.pin_key(os.environ["PORTAL_PIN_SECRET"], org_id)
 
 
 def main(argv=None):

@@ -1,5 +1,6 @@
 """What the school system (`sis`) says about schools, students and guardians; linking owns it."""
 import hashlib
+import hmac
 
 from marshmallow import validates_schema
 
@@ -11,11 +12,22 @@ TILES = ("messages", "absences", "results", "agenda", "homework", "finances", "r
          "resources", "contact")
 
 
-def pin_hash(student_id, pin):
-    """What a school system puts on the bus instead of a guardian's PIN: sha256 hex of
-    `<student_id>:<pin>`. The salt stops one table from serving every student; the PIN's expiry
-    and the portal's limit on link attempts are what keep a short PIN safe."""
-    return hashlib.sha256(f"{student_id}:{pin}".encode()).hexdigest()
+def pin_key(secret, org_id):
+    """The PIN key of one board (school service centre or private school): what the portal's
+    operator derives from linking's PIN secret and hands to that board's school system alone, so
+    that a board's key says nothing about another's. Hex, 64 characters."""
+    return hmac.new(secret.encode(), f"pin-key:{org_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def pin_hash(key, student_id, pin):
+    """What a school system puts on the bus instead of a guardian's PIN: the lower-case hex
+    HMAC-SHA256 of `<student_id>:<pin>` under its board's PIN key (`pin_key`). Six digits are a
+    million tries; without the key no try can be checked, so reading the bus gives no PIN."""
+    return hmac.new(key.encode(), f"{student_id}:{pin}".encode(), hashlib.sha256).hexdigest()
+
+
+# The example's key, published with the contracts: a real board's key is secret.
+EXAMPLE_PIN_KEY = pin_key("example-secret", "css-trois-lacs")
 
 
 class Organisation(Part):
@@ -146,11 +158,13 @@ class GuardianRemoved(EventSchema):
 
 @event("sis", subject="student_id", consumers=("linking",), example={
     "student_id": "css-trois-lacs.1234567", "guardian_id": "css-trois-lacs.r-88412",
-    "pin_hash": pin_hash("css-trois-lacs.1234567", "483920"), "expires_on": "2026-12-31",
+    "pin_hash": pin_hash(EXAMPLE_PIN_KEY, "css-trois-lacs.1234567", "483920"), "expires_on": "2026-12-31",
 })
 class GuardianPinIssued(EventSchema):
     """The school gave a guardian a PIN to link the child. Never the PIN itself: `pin_hash` is
-    the lower-case hex sha256 of `<student_id>:<PIN>`. A new PIN replaces the previous one."""
+    the lower-case hex HMAC-SHA256 of `<student_id>:<PIN>` under the board's PIN key, which only
+    that board's school system and the portal's linking service hold. A new PIN replaces the
+    previous one."""
     student_id = f.Id()
     guardian_id = f.Id()
     pin_hash = f.Pattern(f.PIN_HASH_PATTERN, 64)

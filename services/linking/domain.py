@@ -7,13 +7,14 @@ is events to store or a DomainError to answer with. The name rule is written in 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from contracts import Envelope, pin_hash
+from contracts import Envelope, pin_hash, pin_key
 from contracts.fields import PERMANENT_CODE_PATTERN, STUDENT_NUMBER_PATTERN
 from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
 from servicekit.aggregate import Aggregate
@@ -175,9 +176,9 @@ def attempt_key(request: LinkRequest, student: Student | None) -> str:
 
 
 def decide_link(request: LinkRequest, student: Student | None, guardians: list[Guardian], pins: list[Pin],
-                parent_email: str | None, today: date) -> Match | None:
+                parent_email: str | None, today: date, pin_secret: str) -> Match | None:
     """The guardian the parent proved to be on the child's record, or None: one answer for
-    every mismatch, never which field was wrong."""
+    every mismatch, never which field was wrong. ``pin_secret`` gives each board's PIN key."""
     if student is None or student.withdrawn or student.org_id != request.org_id:
         return None
     if (name_key(student.last_name), name_key(student.first_name)) != (request.last_name, request.first_name):
@@ -186,9 +187,9 @@ def decide_link(request: LinkRequest, student: Student | None, guardians: list[G
         return None
     with_access = {g.guardian_id: g for g in guardians if g.access and not g.removed}
     if request.pin:
-        typed = pin_hash(student.student_id, request.pin)
+        typed = pin_hash(pin_key(pin_secret, student.org_id), student.student_id, request.pin)
         for pin in pins:
-            if (pin.pin_hash == typed and not pin.used and pin.expires_on >= today
+            if (hmac.compare_digest(pin.pin_hash, typed) and not pin.used and pin.expires_on >= today
                     and pin.guardian_id in with_access):
                 return Match(student, "pin", pin.guardian_id)
         return None

@@ -5,10 +5,12 @@ Entrypoints first; the rules are in ``domain``, the read models in ``projections
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from datetime import datetime, timezone
 
 from marshmallow import Schema, fields, validate
+from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
 from sqlalchemy import func, insert, or_, select, text
 
@@ -86,12 +88,26 @@ for _outcome in ("linked", "already_linked", "mismatch", "locked_out", "invalid"
     LINK_ATTEMPTS.labels(_outcome)
 
 
+class PinSecret(DependencyProvider):
+    """Linking's PIN secret (``PIN_SECRET``, else ``PORTAL_PIN_SECRET``), from which each board's
+    PIN key is derived: the school systems' PIN hashes are HMACs under those keys."""
+
+    def setup(self):
+        self.secret = self.container.config.get("PIN_SECRET") or os.environ.get("PORTAL_PIN_SECRET")
+        if not self.secret:
+            raise RuntimeError("PIN_SECRET (or PORTAL_PIN_SECRET) must be set")
+
+    def get_dependency(self, worker_ctx):
+        return self.secret
+
+
 class LinkingService:
     name = "linking"
 
     db = Database()
     ops = Operations()
     relay = Relay()
+    pin_secret = PinSecret()
 
     # -- events ---------------------------------------------------------------------------------
 
@@ -180,7 +196,8 @@ class LinkingService:
         match = None
         for student in candidates:
             match = domain.decide_link(typed, student, self._guardians(conn, [student.student_id])[student.student_id],
-                                       self._pins(conn, student.student_id), parent.email, domain.school_today())
+                                       self._pins(conn, student.student_id), parent.email, domain.school_today(),
+                                       self.pin_secret)
             if match is not None:
                 break
         if match is None:

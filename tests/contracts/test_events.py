@@ -219,7 +219,11 @@ def test_optional_fields_may_be_absent_or_null(example):
     assert parse(body).data["explanation"] is None
 
 
-def test_pin_hash_is_sha256_of_student_id_and_pin():
+def test_pin_hash_is_the_hmac_sha256_of_student_id_and_pin_under_the_boards_key():
     import hashlib
-    assert contracts.pin_hash("css-x.42", "123456") == \
-        hashlib.sha256(b"css-x.42:123456").hexdigest()
+    import hmac
+    key = contracts.pin_key("secret", "css-x")
+    assert key == hmac.new(b"secret", b"pin-key:css-x", hashlib.sha256).hexdigest()
+    assert key != contracts.pin_key("secret", "css-y")
+    assert contracts.pin_hash(key, "css-x.42", "123456") == \
+        hmac.new(key.encode(), b"css-x.42:123456", hashlib.sha256).hexdigest()

@@ -195,3 +195,12 @@ def test_the_runbook_names_every_secret_the_manifests_read(rendered):
     runbook = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
     missing = sorted(s for s in read - made_by_operators if f"`{s}`" not in runbook)
     assert not missing, f"docs/operations.md does not name these Secrets: {missing}"
+
+
+def test_linking_alone_holds_the_pin_secret(rendered):
+    holders = {d["metadata"]["name"] for d in of_kind(rendered, "Deployment")
+               for c in d["spec"]["template"]["spec"]["containers"] for e in c.get("env", [])
+               if e.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "portal-linking"}
+    assert holders == {"portal-linking"}
+    linking = one(rendered, "Deployment", "portal-linking")["spec"]["template"]["spec"]["containers"][0]
+    assert {e["name"]: e for e in linking["env"]}["PORTAL_PIN_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "pin-secret"

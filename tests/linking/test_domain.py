@@ -1,13 +1,16 @@
 """Linking's rules, without servers."""
+import hashlib
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from contracts import pin_hash
+from contracts import pin_hash, pin_key
 from services.linking import domain
 from servicekit.errors import Conflict, DomainError
 
 TODAY = date(2027, 1, 20)
+SECRET = "linking-pin-secret"
+KEY = pin_key(SECRET, "css-a")
 LEA = domain.Student("css-a.1234567", "css-a", "css-a.ruisseau", "Gagnon-Roy", "Léa", date(2018, 8, 5), False)
 
 
@@ -63,7 +66,7 @@ def test_a_permanent_code_is_read_in_capitals_without_spaces_and_may_lack_its_mi
 
 
 def test_a_guardian_with_access_whose_email_is_the_parents_links_by_email():
-    match = domain.decide_link(request(), LEA, [guardian()], [], "julie@example.org", TODAY)
+    match = domain.decide_link(request(), LEA, [guardian()], [], "julie@example.org", TODAY, SECRET)
     assert (match.method, match.guardian_id) == ("email", "g1")
 
 
@@ -77,25 +80,41 @@ def test_a_guardian_with_access_whose_email_is_the_parents_links_by_email():
     ({}, [guardian()], None),
 ])
 def test_anything_off_is_one_and_the_same_mismatch(changes, guardians, email):
-    assert domain.decide_link(request(**changes), LEA, guardians, [], email, TODAY) is None
+    assert domain.decide_link(request(**changes), LEA, guardians, [], email, TODAY, SECRET) is None
 
 
 def test_a_withdrawn_student_cannot_be_linked():
     gone = domain.Student(LEA.student_id, LEA.org_id, LEA.school_id, LEA.last_name, LEA.first_name,
                           LEA.birth_date, withdrawn=True)
-    assert domain.decide_link(request(), gone, [guardian()], [], "julie@example.org", TODAY) is None
+    assert domain.decide_link(request(), gone, [guardian()], [], "julie@example.org", TODAY, SECRET) is None
 
 
 def test_a_pin_links_once_until_it_expires_and_only_for_a_guardian_with_access():
     typed = request(student_number=None, pin="483920")
-    good = domain.Pin("g2", pin_hash(LEA.student_id, "483920"), TODAY, used=False)
+    good = domain.Pin("g2", pin_hash(KEY, LEA.student_id, "483920"), TODAY, used=False)
     nadia = guardian("g2", email=None)
-    assert domain.decide_link(typed, LEA, [nadia], [good], None, TODAY).method == "pin"
+    assert domain.decide_link(typed, LEA, [nadia], [good], None, TODAY, SECRET).method == "pin"
     for pin, who in ((domain.Pin("g2", good.pin_hash, TODAY, True), nadia),
                      (domain.Pin("g2", good.pin_hash, TODAY - timedelta(days=1), False), nadia),
-                     (domain.Pin("g2", pin_hash(LEA.student_id, "000000"), TODAY, False), nadia),
+                     (domain.Pin("g2", pin_hash(KEY, LEA.student_id, "000000"), TODAY, False), nadia),
                      (good, guardian("g2", email=None, access=False))):
-        assert domain.decide_link(typed, LEA, [who], [pin], None, TODAY) is None
+        assert domain.decide_link(typed, LEA, [who], [pin], None, TODAY, SECRET) is None
+
+
+def test_a_pin_hashed_under_another_boards_key_does_not_link():
+    typed = request(student_number=None, pin="483920")
+    elsewhere = domain.Pin("g2", pin_hash(pin_key(SECRET, "css-b"), LEA.student_id, "483920"), TODAY, used=False)
+    assert domain.decide_link(typed, LEA, [guardian("g2", email=None)], [elsewhere], None, TODAY, SECRET) is None
+
+
+def test_the_published_pin_hash_does_not_fall_to_a_brute_force_of_the_million_pins_without_the_key():
+    published = pin_hash(KEY, LEA.student_id, "483920")
+    # The attack on the unkeyed hash: the student id is in the same event, six digits are 10^6 tries.
+    found = [pin for pin in (f"{n:06d}" for n in range(1_000_000))
+             if hashlib.sha256(f"{LEA.student_id}:{pin}".encode()).hexdigest() == published]
+    assert found == []
+    # With the key the right PIN is the one that matches.
+    assert pin_hash(pin_key(SECRET, LEA.org_id), LEA.student_id, "483920") == published
 
 
 def test_five_failures_in_the_hour_lock_until_the_oldest_of_them_leaves_it():
