@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
+from alembic import command, op
 from alembic.config import Config
-from sqlalchemy import create_engine, text
+from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,3 +34,21 @@ def alembic_config(service: str, url: str) -> Config:
 def upgrade(service: str, url: str) -> None:
     ensure_database(url)
     command.upgrade(alembic_config(service, url), "heads")
+
+
+def baseline(metadata: MetaData):
+    """The ``upgrade`` and ``downgrade`` of a service's first version: its tables as its
+    ``tables.py`` declares them, the one place they are written.
+
+    A change to a table after that is a version of its own, for the databases made before it,
+    written so that it changes nothing where the baseline already built the changed table
+    (``if_not_exists``, ``if_exists``): ``tests/servicekit/test_schema.py`` runs every version on a
+    fresh database and holds the result to ``tables.py``."""
+
+    def upgrade():
+        metadata.create_all(op.get_bind())
+
+    def downgrade():
+        metadata.drop_all(op.get_bind())
+
+    return upgrade, downgrade

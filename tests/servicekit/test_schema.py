@@ -1,6 +1,7 @@
-"""Each table is written twice, in ``tables.py`` (what the code reads and writes) and in the
-Alembic migrations (what the database has): for every service, a freshly migrated database must
-be exactly the kit's tables plus the service's."""
+"""A service's tables are written once, in ``tables.py``: its first Alembic version builds them
+from there (``servicekit.migrations.baseline``) and every later one changes them for the databases
+made before it. For every service, a freshly migrated database, all versions run, must be exactly
+the kit's tables plus the service's."""
 import importlib
 import pathlib
 
