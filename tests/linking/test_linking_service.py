@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, text
 
 import contracts
 from contracts import Envelope, pin_hash, pin_key
-from tests.support import publish
+from contracts.publish import publish
 from services.attendance.service import AttendanceService
 from services.linking.domain import school_today
 from servicekit.schooltime import school_year_of
