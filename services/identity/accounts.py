@@ -7,7 +7,9 @@ Keycloak's refusals into the service's errors.
 """
 from __future__ import annotations
 
+import base64
 import functools
+import json
 import os
 from datetime import datetime, timezone
 
@@ -23,6 +25,7 @@ CLIENT_ID = "portal-identity"
 CONFIGURE_TOTP = "CONFIGURE_TOTP"
 # Keycloak's credential type of a passkey (WebAuthn Passwordless: a discoverable key, verified user).
 PASSKEY = "webauthn-passwordless"
+EVENTS_PAGE = 100
 
 
 def _reaching_keycloak(method):
@@ -110,14 +113,33 @@ class Accounts:
 
     @_reaching_keycloak
     def passkeys(self, parent_id: str) -> list[dict]:
-        """The parent's passkeys: their label and dates only, never their key material.
-        Keycloak does not record when a credential was last used, so ``last_used_at`` is unknown."""
+        """The parent's passkeys: their label and dates only, never their key material. A passkey's
+        last use is its newest login event (kept 90 days: older, or never used, is ``None``)."""
+        keys = [c for c in self.admin.get_credentials(parent_id) if c.get("type") == PASSKEY]
+        used = self._passkey_logins(parent_id, {_webauthn_id(c) for c in keys}) if keys else {}
         return [{
             "passkey_id": c["id"],
             "label": c.get("userLabel") or None,
             "created_at": _instant(c.get("createdDate")),
-            "last_used_at": None,
-        } for c in self.admin.get_credentials(parent_id) if c.get("type") == PASSKEY]
+            "last_used_at": _instant(used.get(_webauthn_id(c))),
+        } for c in keys]
+
+    def _passkey_logins(self, parent_id: str, webauthn_ids: set[str]) -> dict[str, int]:
+        """When each passkey (WebAuthn credential id) last signed the parent in: Keycloak's LOGIN
+        events, newest first, name the credential a passkey login used. Read page by page until
+        every passkey is found or the events run out."""
+        last: dict[str, int] = {}
+        first = 0
+        while webauthn_ids - last.keys():
+            page = self.admin.get_events({"user": parent_id, "type": "LOGIN", "first": first, "max": EVENTS_PAGE})
+            for event in page:
+                details = event.get("details") or {}
+                if details.get("credential_type") == PASSKEY:
+                    last.setdefault(details.get("public_key_credential_id"), event["time"])
+            if len(page) < EVENTS_PAGE:
+                break
+            first += EVENTS_PAGE
+        return last
 
     @_reaching_keycloak
     def delete_credential(self, parent_id: str, credential_id: str) -> None:
@@ -160,6 +182,13 @@ class Accounts:
 def locale_of(user: dict) -> str:
     locale = ((user.get("attributes") or {}).get("locale") or ["fr"])[0]
     return locale if locale in ("fr", "en") else "fr"
+
+
+def _webauthn_id(credential: dict) -> str:
+    """A passkey's WebAuthn credential id as login events write it: Keycloak stores it in standard
+    base64 in the credential's data and writes it in base64url without padding in the event."""
+    stored = json.loads(credential.get("credentialData") or "{}").get("credentialId", "")
+    return base64.urlsafe_b64encode(base64.b64decode(stored)).rstrip(b"=").decode()
 
 
 def _instant(millis: int | None) -> str | None:

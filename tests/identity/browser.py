@@ -84,6 +84,13 @@ class Browser:
     def login(self, email: str, password: str) -> dict:
         return self.tokens(self.submit(self.start(), username=email, password=password))
 
+    def login_with_passkey(self, passkey, user_id: str) -> dict:
+        """Sign in with a passkey (bench/webauthn.py's software authenticator) from the login page,
+        as its « Se connecter avec une clé d'accès » does. The browser must reach Keycloak at a host
+        name (WebAuthn refuses an IP address): http://localhost:8180."""
+        action, fields = passkey.answer(self.start().text, user_id, self.keycloak_url)
+        return self.tokens(self.follow(self.session.post(action, data=fields, allow_redirects=False, timeout=20)))
+
     def refresh(self, refresh_token: str) -> requests.Response:
         return self.session.post(f"{self.issuer}/protocol/openid-connect/token", data={
             "grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": refresh_token}, timeout=20)

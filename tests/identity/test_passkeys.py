@@ -1,32 +1,35 @@
 """A parent's passkeys in the identity service, against the real Keycloak: listed (label and
 dates, never key material), removed one by one, all removed when every session ends, gone with
-the account, and in the export. Registering and signing in with one is the browser's part
-(tests/e2e/test_passkeys.py); here Keycloak's admin API puts a credential on the user as an
-import would."""
+the account, and in the export; the last use of each read from Keycloak's login events; no second
+factor after a passkey. Registering one is the browser's part (tests/e2e/test_passkeys.py); here
+Keycloak's admin API puts a credential on the user as an import would, and the login page is
+answered by a software authenticator (bench/webauthn.py)."""
 from __future__ import annotations
 
+import datetime as dt
 import json
-import uuid
 
 import pytest
 
+from bench.webauthn import Passkey
 from servicekit.errors import NotFound
-from tests.identity.browser import Browser
+from tests.identity.browser import Browser, LoginFailed
 from tests.identity.conftest import new_email
 from tests.identity.test_identity_service import PASSWORD, identity, register  # noqa: F401 (fixture)
 
 
-def add_passkey(keycloak_admin, parent_id: str, label: str) -> str:
+def add_passkey(keycloak_admin, parent_id: str, label: str, passkey: Passkey | None = None) -> str:
     """A WebAuthn Passwordless credential on the user, as Keycloak stores a registered one."""
     user = keycloak_admin.get_user(parent_id)
-    data = {"aaguid": "00000000-0000-0000-0000-000000000000", "credentialId": uuid.uuid4().hex,
-            "counter": 0, "attestationStatement": None, "credentialPublicKey": "pQECAyYgASFYIA",
-            "attestationStatementFormat": "none", "transports": ["internal"]}
     before = {c["id"] for c in keycloak_admin.get_credentials(parent_id)}
-    keycloak_admin.update_user(parent_id, dict(user, credentials=[{
-        "type": "webauthn-passwordless", "userLabel": label, "credentialData": json.dumps(data), "secretData": "{}"}]))
+    keycloak_admin.update_user(parent_id, dict(user, credentials=[(passkey or Passkey()).credential(label)]))
     added, = {c["id"] for c in keycloak_admin.get_credentials(parent_id)} - before
     return added
+
+
+def browser(portal_env) -> Browser:
+    """A browser that reaches Keycloak at a host name, where passkeys work."""
+    return Browser(portal_env["PORTAL_KEYCLOAK_URL"].replace("127.0.0.1", "localhost"))
 
 
 def test_a_parent_lists_and_removes_their_passkeys(identity, rpc, mailbox, keycloak_admin):
@@ -79,6 +82,64 @@ def test_ending_every_session_removes_the_passkeys_and_keeps_the_password(
     assert rpc.identity.passkeys(parent_id) == []
     assert [c["type"] for c in keycloak_admin.get_credentials(parent_id)] == ["password"]
     Browser(portal_env["PORTAL_KEYCLOAK_URL"]).login(email, PASSWORD)
+
+
+def test_a_passkey_s_last_use_is_when_it_last_signed_the_parent_in(identity, rpc, mailbox, keycloak_admin, portal_env):
+    email = new_email()
+    parent_id = register(rpc, mailbox, email)
+    phone, laptop = Passkey(), Passkey()
+    phone_id = add_passkey(keycloak_admin, parent_id, "Téléphone", phone)
+    laptop_id = add_passkey(keycloak_admin, parent_id, "Portable", laptop)
+    browser(portal_env).login(email, PASSWORD)  # a password login uses no passkey
+    assert [p["last_used_at"] for p in rpc.identity.passkeys(parent_id)] == [None, None]
+
+    before = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=5)  # Keycloak's clock is this machine's
+    tokens = browser(portal_env).login_with_passkey(phone, parent_id)
+    assert tokens["access_token"]
+    used = {p["passkey_id"]: p["last_used_at"] for p in rpc.identity.passkeys(parent_id)}
+    assert used[laptop_id] is None
+    assert before <= dt.datetime.fromisoformat(used[phone_id]) <= dt.datetime.now(dt.timezone.utc)
+    exported = {p["passkey_id"]: p["last_used_at"] for p in rpc.identity.export(parent_id)["passkeys"]}
+    assert exported == used
+
+    # The newest use counts: a second login with the phone moves its date on.
+    browser(portal_env).login_with_passkey(phone, parent_id)
+    again = {p["passkey_id"]: p["last_used_at"] for p in rpc.identity.passkeys(parent_id)}
+    assert dt.datetime.fromisoformat(again[phone_id]) > dt.datetime.fromisoformat(used[phone_id])
+    assert again[laptop_id] is None
+
+
+def test_no_second_factor_after_a_passkey(identity, rpc, mailbox, keycloak_admin, portal_env):
+    """A passkey is already two factors (the device, and the parent's fingerprint, face or code
+    that it checks): two-factor's code is asked after the password only."""
+    email = new_email()
+    parent_id = register(rpc, mailbox, email)
+    user = keycloak_admin.get_user(parent_id)
+    keycloak_admin.update_user(parent_id, dict(user, credentials=[{
+        "type": "otp", "userLabel": "Application", "secretData": json.dumps({"value": "JBSWY3DPEHPK3PXPJBSWY3DP"}),
+        "credentialData": json.dumps({"subType": "totp", "digits": 6, "period": 30, "algorithm": "HmacSHA1",
+                                      "counter": 0})}]))
+    assert rpc.identity.me(parent_id)["totp_enabled"] is True
+    passkey = Passkey()
+    add_passkey(keycloak_admin, parent_id, "Téléphone", passkey)
+
+    with_password = browser(portal_env)
+    step = with_password.submit(with_password.start(), username=email, password=PASSWORD)
+    with pytest.raises(LoginFailed):  # no code yet: the page asks the authenticator app's
+        with_password.code_of(step)
+    assert 'name="otp"' in step.text
+
+    assert browser(portal_env).login_with_passkey(passkey, parent_id)["access_token"]
+
+
+def test_another_parent_s_passkey_does_not_sign_in_as_this_one(identity, rpc, mailbox, keycloak_admin, portal_env):
+    parent_id = register(rpc, mailbox, new_email())
+    other_id = register(rpc, mailbox, new_email())
+    theirs = Passkey()
+    add_passkey(keycloak_admin, other_id, "Téléphone", theirs)
+    with pytest.raises(LoginFailed):
+        browser(portal_env).login_with_passkey(theirs, parent_id)
+    assert [p["last_used_at"] for p in rpc.identity.passkeys(other_id)] == [None]
 
 
 def test_closing_the_account_takes_its_passkeys(identity, rpc, mailbox, keycloak_admin):
