@@ -19,7 +19,8 @@ from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from . import EVENTS, SCHEMAS, parse
 from .amqp import EXCHANGE_TYPE, PERSISTENT
 from .envelope import EnvelopeSchema, subject_of
-from .registry import SERVICES, exchange_for
+from .fields import FORGOTTEN, PERSON_IDS
+from .registry import SERVICES, exchange_for, personal_fields
 
 HERE = pathlib.Path(__file__).resolve().parent
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -62,10 +63,22 @@ def _with_conditions(schema_class, converted, converter):
     return converted
 
 
+def _with_personal(type, version, converted):
+    """A personal field is its own schema or, once its person is forgotten, the marker."""
+    for name, whose in personal_fields(type, version).items():
+        own = converted["properties"][name]
+        converted["properties"][name] = {
+            "anyOf": [own, {"const": FORGOTTEN}], "x-personal": whose,
+            "description": f"personal data of the {whose} named by {PERSON_IDS[whose]}: reads "
+                           f"{FORGOTTEN!r} once that person is forgotten"}
+    return converted
+
+
 def data_json_schema(type, version):
     converter = _converter()
     schema_class = SCHEMAS[(type, version)]
-    return _with_conditions(schema_class, converter.schema2jsonschema(schema_class), converter)
+    return _with_personal(type, version, _with_conditions(schema_class, converter.schema2jsonschema(schema_class),
+                                                          converter))
 
 
 def event_json_schema(type, version):

@@ -6,6 +6,7 @@ no 12.0 for 12, no naive timestamps). `json_schema` on a field class is merged i
 JSON Schema so that the published schemas say the same thing as the Python validation.
 """
 import datetime as dt
+import functools
 import re
 
 from marshmallow import fields, validate
@@ -23,8 +24,15 @@ GRADE_PATTERN = r"^(M[45]|P[1-6]|S[1-5])$"
 SCHOOL_YEAR_PATTERN = r"^[0-9]{4}-[0-9]{4}$"
 PHONE_PATTERN = r"^\+?[0-9][0-9 ().-]{6,24}( (poste|ext\.?) [0-9]{1,6})?$"
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
-PIN_HASH_PATTERN = r"^[0-9a-f]{64}$"
 # A PIN as the school system publishes it: lower-case hex HMAC-SHA256 (contracts.pin_hash).
+PIN_HASH_PATTERN = r"^[0-9a-f]{64}$"
+
+
+# What a personal field reads as once its person is forgotten (crypto-shredding,
+# docs/decisions/0008-crypto-shredding.md): the stores keep the event, the value is gone.
+FORGOTTEN = "[forgotten]"
+# Whose data a personal field is, by the field of the same event that names that person.
+PERSON_IDS = {"parent": "parent_id", "child": "student_id"}
 
 
 def _optional(kwargs):
@@ -128,6 +136,30 @@ def NestedList(schema, min_items=0, max_items=1000, **kwargs):
 
 def Object(schema, **kwargs):
     return fields.Nested(schema, **_optional(kwargs))
+
+
+def Personal(whose, field):
+    """``field`` holds a person's own data (an email, a name, a birth date, free text): services
+    store it encrypted with that person's key, and it reads as ``FORGOTTEN`` once the key is
+    deleted. ``whose`` is a key of ``PERSON_IDS``. The marker is a valid value of the field, so
+    that an event stored before the person was forgotten can still be replayed and relayed."""
+    assert whose in PERSON_IDS, whose
+    field.metadata = {**field.metadata, "personal": whose}
+    field.__class__ = _forgettable(type(field))
+    return field
+
+
+@functools.cache
+def _forgettable(field_class):
+    class Forgettable(field_class):
+        def deserialize(self, value, attr=None, data=None, **kwargs):
+            return FORGOTTEN if value == FORGOTTEN else super().deserialize(value, attr, data, **kwargs)
+
+        def _serialize(self, value, attr, obj, **kwargs):
+            return FORGOTTEN if value == FORGOTTEN else super()._serialize(value, attr, obj, **kwargs)
+
+    Forgettable.__name__ = Forgettable.__qualname__ = f"Personal{field_class.__name__}"
+    return Forgettable
 
 
 class StrictInteger(fields.Integer):

@@ -1,9 +1,11 @@
 """The registry of event types: who produces each one, who consumes it, and its schemas."""
+import functools
 from dataclasses import dataclass, field
 
 from marshmallow import RAISE, Schema, validates_schema
 
 from . import rules
+from .fields import PERSON_IDS
 
 SOURCES = ("sis", "identity", "linking", "attendance")
 SERVICES = ("identity", "linking", "attendance", "grades", "billing", "notices")
@@ -59,6 +61,8 @@ def event(source, subject, consumers, example, type=None, version=1):
         name = type or schema.__name__
         key = (name, version)
         assert key not in SCHEMAS, f"{key} registered twice"
+        for field_name, whose in _personal(schema).items():
+            assert PERSON_IDS[whose] in schema._declared_fields, f"{name}.{field_name}: no {PERSON_IDS[whose]}"
         SCHEMAS[key] = schema
         previous = EVENTS.get(name)
         examples = dict(previous.examples) if previous else {}
@@ -75,6 +79,18 @@ def event(source, subject, consumers, example, type=None, version=1):
         return schema
 
     return register
+
+
+def _personal(schema_class) -> dict:
+    return {name: field.metadata["personal"] for name, field in schema_class._declared_fields.items()
+            if "personal" in field.metadata}
+
+
+@functools.cache
+def personal_fields(type, version) -> dict:
+    """{field of the event's data: whose} for its personal fields (``fields.Personal``), which
+    are top-level fields of the data, next to the id of the person they belong to."""
+    return _personal(SCHEMAS[(type, version)])
 
 
 def consumed_by(service, source):

@@ -68,7 +68,7 @@ def _apply(plan, data: dict) -> dict:
     converted = dict(data)
     for name, convert in plan:
         value = converted.get(name)
-        if value is not None:
+        if value is not None and value != f.FORGOTTEN:
             converted[name] = convert(value)
     return converted
 

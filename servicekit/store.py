@@ -8,11 +8,13 @@ projection. The relay publishes the rows whose ``source`` is the service itself.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import uuid
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 from sqlalchemy import (
     BigInteger, Column, DateTime, Identity, Index, Integer, MetaData, Table, Text, UniqueConstraint,
@@ -24,6 +26,8 @@ from sqlalchemy.exc import IntegrityError
 
 from contracts import Envelope
 from contracts.replay import load_stored
+
+from . import shredding
 
 metadata = MetaData()
 
@@ -62,7 +66,19 @@ class ConcurrencyError(Exception):
     """Another transaction appended to the stream first; reload the aggregate and try again."""
 
 
-def _row(envelope: Envelope, stream_version: int | None) -> dict:
+def _rows(conn: Connection, envelopes: list[Envelope], first_version: int | None) -> tuple[list[dict], dict]:
+    """The rows of ``envelopes``, their personal fields sealed (``shredding``), and the keys
+    used (None: a forgotten person); stream versions from ``first_version`` on, or none for
+    events taken in."""
+    wire = [e.wire_data() for e in envelopes]
+    found = shredding.keys(
+        conn, (p for e, data in zip(envelopes, wire) for p in shredding.persons(e.type, e.version, data)), create=True)
+    return [_row(e, None if first_version is None else first_version + i,
+                 shredding.seal(e.id, e.type, e.version, data, found))
+            for i, (e, data) in enumerate(zip(envelopes, wire))], found
+
+
+def _row(envelope: Envelope, stream_version: int | None, data: dict) -> dict:
     return {
         "event_id": uuid.UUID(envelope.id),
         "stream_id": envelope.subject,
@@ -73,7 +89,7 @@ def _row(envelope: Envelope, stream_version: int | None) -> dict:
         "time": envelope.time,
         "correlation_id": envelope.correlation_id,
         "causation_id": envelope.causation_id,
-        "data": envelope.wire_data(),
+        "data": data,
     }
 
 
@@ -87,6 +103,17 @@ def envelope_of(row) -> Envelope:
     )
 
 
+def _opened(conn: Connection, rows: list) -> list:
+    """``rows`` with the personal fields of their data opened with their persons' keys
+    (``FORGOTTEN`` where a key is gone), for ``envelope_of``."""
+    found = shredding.keys(conn, (p for row in rows for p in shredding.persons(row.type, row.version, row.data)))
+    if not found:
+        return rows
+    return [SimpleNamespace(**{**row._mapping,
+                               "data": shredding.unseal(str(row.event_id), row.type, row.version, row.data, found)})
+            for row in rows]
+
+
 OWN_EVENTS_CHANNEL = "own_events"
 
 
@@ -96,7 +123,7 @@ def append(conn: Connection, expected_version: int, new_events: list[Envelope]) 
     if not new_events:
         return expected_version
     conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OWN_EVENTS_LOCK})
-    rows = [_row(e, expected_version + i + 1) for i, e in enumerate(new_events)]
+    rows, _ = _rows(conn, new_events, expected_version + 1)
     try:
         with conn.begin_nested():
             conn.execute(events.insert(), rows)
@@ -114,8 +141,8 @@ def load_stream(conn: Connection, stream_id: str) -> list[Envelope]:
         select(events)
         .where(events.c.stream_id == stream_id, events.c.stream_version.is_not(None))
         .order_by(events.c.stream_version)
-    )
-    return [envelope_of(row) for row in rows]
+    ).all()
+    return [envelope_of(row) for row in _opened(conn, rows)]
 
 
 # One statement per batch whatever its size, the rows as one JSON document that PostgreSQL turns
@@ -147,16 +174,20 @@ def _json_value(value):
 
 def admit(conn: Connection, incoming: Iterable[Envelope]) -> list[Envelope]:
     """Store events taken in from other sources and return those never seen before, in their
-    given order: the inbox. Runs in the transaction that applies their effects."""
+    given order, as the store reads them back (a forgotten person's fields ``FORGOTTEN``): the
+    inbox. Runs in the transaction that applies their effects."""
     unique: dict[str, Envelope] = {}
     for envelope in incoming:
         unique.setdefault(envelope.id, envelope)
     if not unique:
         return []
     batch = list(unique.values())
-    inserted = conn.execute(_ADMIT, {"batch": batch_json([_row(e, None) for e in batch])}).scalars()
+    rows, found = _rows(conn, batch, None)
+    inserted = conn.execute(_ADMIT, {"batch": batch_json(rows)}).scalars()
     fresh = {str(event_id) for event_id in inserted}
-    return [e for e in batch if e.id in fresh]
+    any_forgotten = None in found.values()
+    return [dataclasses.replace(e, data=shredding.forgotten(e.type, e.version, e.data, found)) if any_forgotten else e
+            for e in batch if e.id in fresh]
 
 
 def read_all(conn: Connection, chunk: int = 5000) -> Iterator[list[Envelope]]:
@@ -169,18 +200,19 @@ def read_all(conn: Connection, chunk: int = 5000) -> Iterator[list[Envelope]]:
         if not rows:
             return
         last = rows[-1].position
-        yield [envelope_of(row) for row in rows]
+        yield [envelope_of(row) for row in _opened(conn, rows)]
 
 
 def unpublished(conn: Connection, relay: str, source: str, limit: int):
-    """The relay's next rows: the service's own events past its cursor, in position order."""
+    """The relay's next rows: the service's own events past its cursor, in position order, their
+    personal fields opened (the bus carries them plain, or ``FORGOTTEN``, to its subscribers)."""
     cursor = select(relay_cursors.c.position).where(relay_cursors.c.relay == relay).scalar_subquery()
-    return conn.execute(
+    return _opened(conn, conn.execute(
         select(events)
         .where(events.c.source == source, events.c.position > func.coalesce(cursor, 0))
         .order_by(events.c.position)
         .limit(limit)
-    ).all()
+    ).all())
 
 
 def backlog(conn: Connection, relay: str, source: str) -> int:

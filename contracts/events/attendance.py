@@ -138,7 +138,7 @@ class DetentionRecorded(EventSchema):
     date = f.Date()
     start = f.Time()
     end = f.Time()
-    reason = f.Text(300)
+    reason = f.Personal("child", f.Text(300))
     location = f.Text(100, required=False)
 
     @validates_schema
@@ -163,7 +163,7 @@ class AbsenceDeclared(EventSchema):
     kind = f.Choice("full_day", "late_arrival", "early_departure")
     time = f.Time(required=False, metadata={"description": "late arrival / early departure only"})
     reason_code = f.Text(20)
-    explanation = f.Text(500, multiline=True, required=False)
+    explanation = f.Personal("parent", f.Text(500, multiline=True, required=False))
 
     present_when = {"time": ("kind", ("late_arrival", "early_departure"))}
 
@@ -184,6 +184,6 @@ class AbsenceMotivated(EventSchema):
     student_id = f.Id()
     parent_id = f.Uuid()
     reason_code = f.Text(20)
-    explanation = f.Text(500, multiline=True, required=False)
-    document_ref = f.Text(200, required=False, metadata={
-        "description": "reference of a supporting document the school system can fetch"})
+    explanation = f.Personal("parent", f.Text(500, multiline=True, required=False))
+    document_ref = f.Personal("parent", f.Text(200, required=False, metadata={
+        "description": "reference of a supporting document the school system can fetch"}))

@@ -78,7 +78,7 @@ class TaxReceiptIssued(EventSchema):
     student_id = f.Id()
     year = f.Count(2000, 2100)
     form = f.Choice("RL-24", "federal")
-    recipient_name = f.Text(150)
+    recipient_name = f.Personal("child", f.Text(150))
     amount_cents = f.Cents()
     issued_on = f.Date()
     document_url = f.Url(required=False)

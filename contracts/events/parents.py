@@ -11,7 +11,7 @@ EVERY_SERVICE_BUT_IDENTITY = tuple(s for s in SERVICES if s != "identity")
 class ParentVerified(EventSchema):
     """A parent proved they own the email they gave the school; their account exists."""
     parent_id = f.Uuid(metadata={"description": "Keycloak user id"})
-    email = f.Email()
+    email = f.Personal("parent", f.Email())
     locale = f.Choice("fr", "en")
 
 
@@ -21,8 +21,8 @@ class ParentVerified(EventSchema):
 class ParentEmailChanged(EventSchema):
     """A parent verified a new email; links that relied on the old one are re-checked."""
     parent_id = f.Uuid()
-    old_email = f.Email()
-    new_email = f.Email()
+    old_email = f.Personal("parent", f.Email())
+    new_email = f.Personal("parent", f.Email())
 
 
 @event("identity", subject="parent_id", consumers=EVERY_SERVICE_BUT_IDENTITY,
@@ -80,5 +80,5 @@ class RecordCorrectionRequested(EventSchema):
     student_id = f.Id()
     parent_id = f.Uuid()
     field = f.Choice("address", "phone", "guardian_email")
-    requested_value = f.Text(200)
-    comment = f.Text(500, multiline=True, required=False)
+    requested_value = f.Personal("parent", f.Text(200))
+    comment = f.Personal("parent", f.Text(500, multiline=True, required=False))

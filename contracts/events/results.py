@@ -80,7 +80,7 @@ class AssignmentResultPublished(EventSchema):
     out_of = f.Count(1, 1000)
     weight = f.Count(0, 100, required=False, metadata={"description": "percent of the term"})
     group_average = Mark(required=False)
-    comment = f.Text(1000, multiline=True, required=False)
+    comment = f.Personal("child", f.Text(1000, multiline=True, required=False))
 
     @validates_schema
     def _rules(self, data, **kwargs):

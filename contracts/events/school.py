@@ -97,10 +97,12 @@ class StudentRecord(EventSchema):
     school_id = f.Id()
     student_number = f.Pattern(f.STUDENT_NUMBER_PATTERN, 7, metadata={
         "description": "numéro de fiche, up to 7 digits"})
-    permanent_code = f.PermanentCode(metadata={"description": "code permanent (12 or 10 chars)"})
-    last_name = f.Text(100, metadata={"description": "all last names, as on the school record"})
-    first_name = f.Text(100)
-    birth_date = f.Date()
+    permanent_code = f.Personal("child", f.PermanentCode(
+        metadata={"description": "code permanent (12 or 10 chars)"}))
+    last_name = f.Personal("child", f.Text(100, metadata={
+        "description": "all last names, as on the school record"}))
+    first_name = f.Personal("child", f.Text(100))
+    birth_date = f.Personal("child", f.Date())
     grade = f.Pattern(f.GRADE_PATTERN, 2, metadata={
         "description": "M4/M5 preschool, P1-P6 primary, S1-S5 secondary"})
     group = f.Text(20)
@@ -142,8 +144,10 @@ class GuardianAssigned(EventSchema):
     `access` false means this guardian must not see the child (custody)."""
     student_id = f.Id()
     guardian_id = f.Id()
-    name = f.Text(150)
-    email = f.Email(required=False, metadata={"description": "absent: can link with a PIN only"})
+    # The school's record of the child: forgotten with the child, not with a portal account.
+    name = f.Personal("child", f.Text(150))
+    email = f.Personal("child", f.Email(required=False, metadata={
+        "description": "absent: can link with a PIN only"}))
     principal = f.Flag(metadata={"description": "principal guardian (receives re-enrolment)"})
     access = f.Flag()
 
@@ -237,4 +241,4 @@ class CorrectionResolved(EventSchema):
     request_id = f.Uuid()
     student_id = f.Id()
     status = f.Choice("done", "rejected")
-    comment = f.Text(500, multiline=True, required=False)
+    comment = f.Personal("child", f.Text(500, multiline=True, required=False))

@@ -11,17 +11,18 @@ from alembic.migration import MigrationContext
 from sqlalchemy import MetaData, create_engine, text
 from sqlalchemy.schema import DropIndex
 
-from servicekit import store
+from servicekit import shredding, store
 
 SERVICES = sorted(path.parent.name for path in
                   (pathlib.Path(__file__).resolve().parents[2] / "services").glob("*/tables.py"))
 
 
 def declared(service: str) -> MetaData:
-    """The kit's tables (event store, relay cursor) and the service's, as its code declares them."""
+    """The kit's tables (event store, relay cursor, person keys) and the service's, as its code
+    declares them."""
     tables = importlib.import_module(f"services.{service}.tables")
     both = MetaData()
-    for metadata in (store.metadata, tables.metadata):
+    for metadata in (store.metadata, shredding.metadata, tables.metadata):
         for table in metadata.tables.values():
             table.to_metadata(both)
     return both
