@@ -29,7 +29,7 @@ from sqlalchemy import create_engine, text
 
 from tests.gateway.stack import child_events, parent_verified, school_events
 from contracts import EVENTS
-from contracts.publish import publish
+from tests.support import publish
 
 from .memory import portal
 from .report import record

@@ -128,8 +128,9 @@ def publish(envelopes, amqp_url, window=DEFAULT_WINDOW, timeout=300):
 def send(envelopes, amqp_url, window=DEFAULT_WINDOW, timeout=300):
     """Like `publish`, returning the PublishResult (counts, duration, rate)."""
     messages = []
+    user = pika.URLParameters(amqp_url).credentials.username
     for envelope in envelopes:
-        exchange, routing_key, properties = message_properties(envelope)
+        exchange, routing_key, properties = message_properties(envelope, user)
         messages.append((exchange, routing_key, envelope.to_json().encode("utf-8"),
                          pika.BasicProperties(**properties)))
     result = publish_messages(messages, amqp_url, window, timeout)
@@ -206,12 +207,13 @@ class _ConfirmedPublisher:
             self.connection.close()
 
     def _declare(self, exchanges):
-        """Declare the exchanges as nameko does (durable topic), one after the other."""
+        """Check that the exchanges exist, one after the other: the services declare them, and a
+        school system may only publish (a missing one closes the channel: nothing is sent)."""
         if not exchanges:
             self.started = time.perf_counter()
             self._pump()
             return
-        self.channel.exchange_declare(exchanges[0], exchange_type=EXCHANGE_TYPE, durable=True,
+        self.channel.exchange_declare(exchanges[0], exchange_type=EXCHANGE_TYPE, durable=True, passive=True,
                                       callback=lambda frame: self._declare(exchanges[1:]))
 
     def _pump(self):

@@ -12,6 +12,7 @@ import eventlet  # noqa: E402
 from greenlet import GreenletExit  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 
+from contracts import trust  # noqa: E402
 from servicekit import config, logs  # noqa: E402
 from servicekit.tokens import TokenVerifier  # noqa: E402
 
@@ -35,7 +36,7 @@ def settings_from_env() -> Settings:
     realm = os.environ.get("PORTAL_KEYCLOAK_REALM", "portal")
     dist = Path(os.environ.get("PORTAL_WEB_DIST") or Path(__file__).resolve().parent.parent / "web" / "dist")
     return Settings(
-        amqp_url=config.amqp_url(),
+        amqp_url=config.amqp_url(trust.GATEWAY),
         issuer=os.environ.get("PORTAL_TOKEN_ISSUER") or f"{keycloak}/realms/{realm}",
         audience=os.environ.get("PORTAL_API_AUDIENCE", "portal-api"),
         web_client_id=os.environ.get("PORTAL_WEB_CLIENT_ID", "portal-web"),

@@ -15,7 +15,9 @@ import eventlet
 from eventlet.queue import LightQueue, Full
 
 import contracts
+from contracts import trust
 from servicekit.broker import drain, keep_connected
+from servicekit.config import as_user
 from servicekit.schooltime import school_today
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ class Stream:
 
 class LiveHub:
     def __init__(self, amqp_url: str, on_link_change=None, metrics=None):
-        self.amqp_url = amqp_url
+        self.amqp_url = as_user(amqp_url, trust.GATEWAY)
         self.queue = f"gateway.live.{uuid.uuid4()}"
         self.on_link_change = on_link_change or (lambda parent_id: None)
         self.metrics = metrics
@@ -128,6 +130,10 @@ class LiveHub:
             envelope = contracts.parse(message.body)
         except contracts.InvalidEvent as exc:
             log.warning("live updates: ignored an invalid event (%s)", exc)
+            return
+        refusal = trust.refusal(message.properties.get("user_id"), envelope)
+        if refusal:
+            log.warning("live updates: ignored event %s (%s)", envelope.id, refusal)
             return
         self.dispatch(envelope)
 

@@ -3,7 +3,8 @@
 nameko's standalone proxy serves one caller at a time and turns its timeout into a torn-down
 connection. Here one reply queue and one green thread that reads it serve every concurrent
 request: a call publishes its request and waits on its own event with its own deadline, so a
-dashboard fires its calls at once and a slow service costs only its own tile.
+dashboard fires its calls at once and a slow service costs only its own tile. Every request goes
+in the gateway's own name (its AMQP ``user_id``), the one caller the services answer for a parent.
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from kombu import Connection
 from nameko.exceptions import MethodNotFound, RemoteError, deserialize
 
 import servicekit.rpc  # noqa: F401  (domain errors cross RPC as themselves)
+from contracts import trust
 from servicekit.broker import drain, keep_connected
+from servicekit.config import as_user, user_of
 from servicekit.errors import Unavailable
 
 log = logging.getLogger(__name__)
@@ -43,7 +46,7 @@ CANNOT_ANSWER = (ServiceUnavailable, MethodNotFound, RemoteError, Unavailable)
 
 class RpcClient:
     def __init__(self, amqp_url: str, timeout: float = 5.0):
-        self.amqp_url = amqp_url
+        self.amqp_url = as_user(amqp_url, trust.GATEWAY)
         self.timeout = timeout
         self.reply_key = str(uuid.uuid4())
         self.reply_queue = f"rpc.reply-gateway-{self.reply_key}"
@@ -93,7 +96,8 @@ class RpcClient:
 
     def _publish(self, body: str, routing_key: str, call_id: str, headers: dict) -> None:
         message = amqp.Message(body, content_type="application/json", content_encoding="utf-8",
-                               reply_to=self.reply_key, correlation_id=call_id, application_headers=headers)
+                               reply_to=self.reply_key, correlation_id=call_id, application_headers=headers,
+                               user_id=user_of(self.amqp_url))
         with self._publish_lock:
             for attempt in (1, 2):
                 try:
@@ -110,6 +114,9 @@ class RpcClient:
                     self._publisher = None
                     if attempt == 2:
                         raise
+
+    def service(self, name: str) -> "ServiceProxy":
+        return ServiceProxy(self, name)
 
     # -- replies ------------------------------------------------------------------------------
 
@@ -134,6 +141,17 @@ class RpcClient:
         done = self._pending.pop(message.properties.get("correlation_id"), None)
         if done is not None:  # else: its caller gave up at the deadline
             done.send(json.loads(message.body))
+
+
+class ServiceProxy:
+    """``client.service(name).<method>(*args, **kwargs)``: one service's methods called in attribute
+    form (scripts and tests), as nameko's proxies do."""
+
+    def __init__(self, client: RpcClient, service: str):
+        self._client, self._service = client, service
+
+    def __getattr__(self, method: str):
+        return lambda *args, **kwargs: self._client.call(self._service, method, *args, options=kwargs)
 
 
 class PendingCall:

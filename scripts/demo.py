@@ -22,16 +22,17 @@ patch()  # nameko's RPC proxy expects green threads
 
 import hashlib  # noqa: E402
 import importlib.util  # noqa: E402
+import itertools  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
 import secrets  # noqa: E402
 import time  # noqa: E402
 from email import message_from_binary_file, policy  # noqa: E402
 
-from nameko.standalone.rpc import ClusterRpcProxy  # noqa: E402
-
+from contracts import trust  # noqa: E402
 from contracts.publish import publish, read_batch  # noqa: E402
-from servicekit import config, rpc  # noqa: E402,F401  (rpc: domain errors cross as themselves)
+from gateway.rpc import RpcClient  # noqa: E402
+from servicekit import config  # noqa: E402
 from servicekit.errors import DomainError  # noqa: E402
 
 
@@ -97,7 +98,9 @@ def main(state_dir: str) -> int:
         envelopes, problems = read_batch(lines, f"demo-{version}")
         if problems:
             raise SystemExit(f"demo: {len(problems)} invalid demo events, first: {problems[0]}")
-        publish(envelopes, config.amqp_url())
+        # Each board's events in the name of its own school system.
+        for board, events in itertools.groupby(envelopes, trust.board_of):
+            publish(list(events), config.amqp_url(trust.school_user(board)))
         published.touch()
 
     accounts_file = state / "demo-accounts.env"
@@ -106,11 +109,15 @@ def main(state_dir: str) -> int:
         for line in accounts_file.read_text().splitlines():
             email, parent_id, password = line.split(" ", 2)
             passwords[email] = (parent_id, password)
-    with ClusterRpcProxy({"AMQP_URI": config.amqp_url(), "serializer": "json"}, timeout=60) as services:
+    services = RpcClient(config.amqp_url(trust.GATEWAY), timeout=60)  # as the gateway calls them
+    services.start()
+    try:
         for _, student, method, email in demo.linking_help:
-            parent_id, _ = account(services.identity, email, passwords)
+            parent_id, _ = account(services.service("identity"), email, passwords)
             if method == "email":
-                link(services.linking, parent_id, student)
+                link(services.service("linking"), parent_id, student)
+    finally:
+        services.stop()
     accounts_file.touch(mode=0o600)
     accounts_file.write_text("".join(f"{e} {p} {pw}\n" for e, (p, pw) in sorted(passwords.items())))
 

@@ -124,6 +124,9 @@ export PORTAL_PG_USER=portal PORTAL_AMQP_USER=portal
 export PORTAL_AMQP_VHOST="${PORTAL_AMQP_VHOST:-portal}"
 export PORTAL_PG_URL_BASE="postgresql+psycopg://$PORTAL_PG_USER:$PORTAL_PG_PASSWORD@127.0.0.1:$PORTAL_PG_PORT"
 export PORTAL_AMQP_URL_BASE="amqp://$PORTAL_AMQP_USER:$PORTAL_AMQP_PASSWORD@127.0.0.1:$PORTAL_AMQP_PORT"
+# Each service, the gateway and each school board has a broker user of its own; on one machine
+# their passwords derive from this secret (servicekit.config.as_user, scripts/broker_users.py).
+export PORTAL_AMQP_USERS_SECRET="${PORTAL_AMQP_USERS_SECRET:-$PORTAL_AMQP_PASSWORD}"
 export PORTAL_RABBIT_HTTP_URL="http://127.0.0.1:$PORTAL_RABBIT_HTTP_PORT"
 export PORTAL_KEYCLOAK_URL="http://127.0.0.1:$PORTAL_KEYCLOAK_PORT"
 export PORTAL_KEYCLOAK_MGMT_URL="http://127.0.0.1:$PORTAL_KEYCLOAK_MGMT_PORT"

@@ -157,6 +157,10 @@ $PORTAL_AMQP_USER: another server holds that port? (stop it or set PORTAL_AMQP_P
         204 | 404) ;;
         *) die "could not remove RabbitMQ's guest user" ;;
     esac
+    # Each service, the gateway and each of the demo's school boards speaks in its own name, with
+    # permissions on its own exchanges and queues only (docs/security.md).
+    "$PORTAL_VENV/bin/python" "$PORTAL_REPO_DIR/scripts/broker_users.py" >>"$log" 2>&1 \
+        || die "could not set RabbitMQ's users of the portal; see $log"
 }
 
 # --- SMTP sink -------------------------------------------------------------------------------

@@ -83,12 +83,12 @@ def main(argv=None) -> int:
         print(json.dumps(rebuild_projections(args.service, config.database_url(args.service))))
         return 0
     if args.action == "list":
-        for letter in deadletters.peek(config.amqp_url(), args.service):
+        for letter in deadletters.peek(config.amqp_url(args.service), args.service):
             print(json.dumps(letter, ensure_ascii=False))
         return 0
     if not args.event_ids and not args.all:
         print("name the event ids to replay, or --all", file=sys.stderr)
         return 2
-    replayed = deadletters.replay(config.amqp_url(), args.service, None if args.all else set(args.event_ids))
+    replayed = deadletters.replay(config.amqp_url(args.service), args.service, None if args.all else set(args.event_ids))
     print(f"{len(replayed)} dead letters sent back to their queue")
     return 0

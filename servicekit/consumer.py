@@ -9,7 +9,8 @@ and acknowledges a message whose handler raised, losing it. This entrypoint inst
   ``multiple`` ack for the whole batch, in delivery order;
 * reads and validates the next batch while a worker applies the previous one, so that parsing
   (CPU here) overlaps the database's work (on the other core);
-* dead-letters at once, with the reason, a message that is not a valid event of its contract;
+* dead-letters at once, with the reason, a message that is not a valid event of its contract, or
+  whose sender (the ``user_id`` RabbitMQ checked) may not speak for it (``contracts.trust``);
 * when a batch fails, applies its events one by one so that the good ones go through, and sends
   the failing one to ``<queue>.retry.<n>`` queues that hold it for a growing delay and then give
   it back; after the last try it goes to ``<service>.dead-letter`` with the reason.
@@ -28,8 +29,10 @@ from kombu import Connection
 from nameko.extensions import Entrypoint
 
 import contracts
+from contracts import trust
 
 from .broker import keep_connected
+from .config import user_of
 from .database import Database
 from .errors import DomainError
 from .ops import metrics_for
@@ -40,6 +43,9 @@ log = logging.getLogger(__name__)
 ATTEMPTS_HEADER = "x-portal-attempts"
 REASON_HEADER = "x-portal-reason"
 QUEUE_HEADER = "x-portal-queue"
+# The sender of an event this service put back on its own queues (retries, dead letters): the
+# copy goes in the service's own name, since the broker refuses any other user_id.
+SPEAKER_HEADER = "x-portal-speaker"
 # A message whose delivery kills the process again and again (so it is never retried by us)
 # is dead-lettered by RabbitMQ itself after this many deliveries.
 DELIVERY_LIMIT = 20
@@ -52,6 +58,28 @@ def dead_letter_queue(service: str) -> str:
 def declare_dead_letter_queue(channel, service: str) -> None:
     channel.queue_declare(dead_letter_queue(service), durable=True, auto_delete=False,
                           arguments={"x-queue-type": "quorum"})
+
+
+def speaker_of(message, own_user: str) -> str | None:
+    """The broker user a message really comes from: its ``user_id``, which RabbitMQ checked
+    against the publishing connection; for a copy that this service (``own_user``) put on its
+    own queues, the sender it recorded then."""
+    user = message.properties.get("user_id")
+    if user == own_user:
+        return (message.properties.get("application_headers") or {}).get(SPEAKER_HEADER, user)
+    return user
+
+
+def copy_of(message, own_user: str, headers: dict) -> amqp.Message:
+    """A persistent copy of ``message`` with ``headers``, to be published by ``own_user`` onto one
+    of its own queues, its sender recorded."""
+    speaker = speaker_of(message, own_user)
+    headers = {key: value for key, value in headers.items() if key != SPEAKER_HEADER}
+    if speaker:
+        headers[SPEAKER_HEADER] = speaker
+    properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
+    properties.update(delivery_mode=2, user_id=own_user)
+    return amqp.Message(message.body, application_headers=headers, **properties)
 
 
 class Unprocessable(Exception):
@@ -83,6 +111,7 @@ class EventStream(Entrypoint):
         self.dead_letters = dead_letter_queue(service)
         self.retry_delays = list(config.get("RETRY_DELAYS", [1, 5, 25]))
         self.amqp_uri = config["AMQP_URI"]
+        self.user = user_of(self.amqp_uri)
         self.metrics = metrics_for(service)
         self._stopping = False
 
@@ -192,6 +221,10 @@ class EventStream(Entrypoint):
                 self._dead_letter(publisher, message, f"unexpected event {envelope.source}/{envelope.type}",
                                   "unexpected")
                 continue
+            refusal = trust.refusal(speaker_of(message, self.user), envelope)
+            if refusal:
+                self._dead_letter(publisher, message, f"refused: {refusal}", "refused")
+                continue
             parsed.append((message, envelope))
         return parsed
 
@@ -287,13 +320,9 @@ class EventStream(Entrypoint):
         self._publish(publisher, message, self.dead_letters, headers)
         self.metrics.dead_letters.labels(self.source, kind).inc()
 
-    @staticmethod
-    def _publish(publisher, message, queue: str, headers: dict) -> None:
-        properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
-        properties["delivery_mode"] = 2
-        copy = amqp.Message(message.body, application_headers=headers, **properties)
+    def _publish(self, publisher, message, queue: str, headers: dict) -> None:
         # Confirmed before the original is acknowledged: at least once, never lost.
-        publisher.basic_publish_confirm(copy, exchange="", routing_key=queue)
+        publisher.basic_publish_confirm(copy_of(message, self.user, headers), exchange="", routing_key=queue)
 
 
 event_stream = EventStream.decorator

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from kombu import Connection
 
-from .consumer import ATTEMPTS_HEADER, QUEUE_HEADER, REASON_HEADER, dead_letter_queue, declare_dead_letter_queue
+from .config import user_of
+from .consumer import ATTEMPTS_HEADER, QUEUE_HEADER, REASON_HEADER, copy_of, dead_letter_queue, declare_dead_letter_queue
 
 
 def _each(channel, service: str):
@@ -40,8 +41,6 @@ def peek(amqp_url: str, service: str) -> list[dict]:
 def replay(amqp_url: str, service: str, event_ids: set[str] | None) -> list[str]:
     """Publish the chosen dead letters (all when ``event_ids`` is None) to the queue they came
     from with a fresh count of tries, then remove them from the dead-letter queue."""
-    import amqp
-
     replayed = []
     with Connection(amqp_url) as connection:
         channel = connection.channel()
@@ -53,10 +52,8 @@ def replay(amqp_url: str, service: str, event_ids: set[str] | None) -> list[str]
                 headers = {k: v for k, v in (message.properties.get("application_headers") or {}).items()
                            if k not in (ATTEMPTS_HEADER, REASON_HEADER, QUEUE_HEADER, "x-death")
                            and not k.startswith("x-first-death") and not k.startswith("x-last-death")}
-                properties = {k: v for k, v in message.properties.items() if k != "application_headers"}
-                channel.basic_publish_confirm(
-                    amqp.Message(message.body, application_headers=headers, **properties),
-                    exchange="", routing_key=letter["queue"])
+                channel.basic_publish_confirm(copy_of(message, user_of(amqp_url), headers),
+                                              exchange="", routing_key=letter["queue"])
                 channel.basic_ack(message.delivery_tag)
                 replayed.append(letter["event_id"])
         channel.close()

@@ -26,6 +26,7 @@ from sqlalchemy import make_url, text
 import contracts
 
 from . import store
+from .config import user_of
 from .database import make_engine
 from .ops import metrics_for
 
@@ -117,7 +118,7 @@ class Relay(DependencyProvider):
                 rows = store.unpublished(conn, self.service, self.service, self.batch_size)
                 self.metrics.outbox_backlog.set(store.backlog(conn, self.service, self.service) if rows else 0)
                 if rows:
-                    tag = self._publish(broker, channel, rows, tag, settled)
+                    tag = self._publish(broker, channel, rows, tag, settled, user_of(self.amqp_uri))
                     store.advance(conn, self.service, rows[-1].position)
                     self.metrics.relay_published.inc(len(rows))
             if not rows:
@@ -139,11 +140,11 @@ class Relay(DependencyProvider):
         broker.heartbeat_check()
 
     @staticmethod
-    def _publish(broker, channel, rows, tag: int, settled: list) -> int:
+    def _publish(broker, channel, rows, tag: int, settled: list, user: str) -> int:
         first = tag + 1
         for row in rows:
             envelope = store.envelope_of(row)
-            exchange, routing_key, properties = contracts.message_properties(envelope)
+            exchange, routing_key, properties = contracts.message_properties(envelope, user)
             headers = properties.pop("headers")
             channel.basic_publish(amqp.Message(envelope.to_json(), application_headers=headers, **properties),
                                   exchange=exchange, routing_key=routing_key)

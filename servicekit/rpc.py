@@ -4,14 +4,23 @@ Domain errors cross as themselves (registered for deserialisation), and ``rpc`` 
 expected, so nameko does not log a parent's typo as a service error. The service's database out
 of reach (restarting, failing over) answers ``service_unavailable`` (503), as a service that is
 down does, rather than an internal error.
+
+A method answers only its callers: by default the gateway, which acts for a signed-in parent. A
+request says who sends it in its AMQP ``user_id``, which RabbitMQ checks against the connection,
+so another service, or anyone else on the broker, cannot call ``linking.export`` for a parent.
 """
 import functools
 import inspect
+import logging
 
 from nameko.exceptions import deserialize_to_instance
-from nameko.rpc import rpc as nameko_rpc
+from nameko.rpc import Rpc
+from nameko.rpc import RpcProxy as NamekoRpcProxy
 from sqlalchemy.exc import OperationalError, StatementError
 
+from contracts import trust
+
+from .config import user_of
 from .errors import Conflict, DomainError, NotFound, TooManyAttempts, Unavailable
 from .private import DatabaseFault, describe
 
@@ -19,7 +28,43 @@ for _error in (DomainError, NotFound, Conflict, TooManyAttempts, Unavailable):
     deserialize_to_instance(_error)
 
 
-def rpc(method):
+log = logging.getLogger(__name__)
+
+
+class CallerRefused(Exception):
+    """The request's sender may not call this method."""
+
+
+class GuardedRpc(Rpc):
+    """nameko's RPC entrypoint, answering only requests whose broker-checked sender is one of
+    ``callers``; others get ``CallerRefused``."""
+
+    def __init__(self, callers=(trust.GATEWAY,), **kwargs):
+        self.callers = frozenset(callers)
+        super().__init__(**kwargs)
+
+    def handle_message(self, body, message):
+        caller = message.properties.get("user_id")
+        if caller not in self.callers:
+            log.warning("refused a call of %s.%s from %s", self.container.service_name, self.method_name,
+                        caller or "a sender without user_id")
+            raise CallerRefused(f"{caller or 'a sender without user_id'} may not call {self.method_name}")
+        super().handle_message(body, message)
+
+
+class RpcProxy(NamekoRpcProxy):
+    """nameko's RPC proxy, sending each call in the service's own name."""
+
+    def setup(self):
+        self.options["user_id"] = user_of(self.container.config["AMQP_URI"])
+        super().setup()
+
+
+def rpc(method=None, *, callers=(trust.GATEWAY,)):
+    """``@rpc``: a method the gateway calls; ``@rpc(callers=(...))``: the broker users that may."""
+    if method is None:
+        return functools.partial(rpc, callers=callers)
+
     @functools.wraps(method)
     def call(*args, **kwargs):
         try:
@@ -31,4 +76,4 @@ def rpc(method):
 
     # nameko checks a call's arguments against this signature before running it.
     call.__signature__ = inspect.signature(method)
-    return nameko_rpc(call, expected_exceptions=DomainError)
+    return GuardedRpc.decorator(expected_exceptions=DomainError, callers=callers)(call)

@@ -90,8 +90,15 @@ def start_service(amqp_url, database_url):
 
 @pytest.fixture
 def rpc(amqp_url):
-    """``rpc.<service>.<method>(...)`` against the running services."""
-    from nameko.standalone.rpc import ClusterRpcProxy
+    """``rpc.<service>.<method>(...)`` against the running services, called as the gateway calls
+    them (in its name: the services answer no one else for a parent)."""
+    from gateway.rpc import RpcClient
 
-    with ClusterRpcProxy({"AMQP_URI": amqp_url, "serializer": "json"}, timeout=20) as proxy:
-        yield proxy
+    class Services:
+        def __getattr__(self, service: str):
+            return client.service(service)
+
+    client = RpcClient(amqp_url, timeout=20)
+    client.start()
+    yield Services()
+    client.stop()

@@ -1,21 +1,24 @@
 """Helpers shared by the tests and the benchmarks (``time.sleep`` is green once the tests have
 patched the standard library)."""
-import json
 import os
 import subprocess
 import time
 import urllib.error
-import urllib.request
-from base64 import b64encode
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
+
+import contracts.publish
+from contracts import trust
+from scripts.broker_users import api, grant
+from servicekit.config import as_user
 
 # This test session's own vhost and database names start with it.
 SESSION = f"t{os.getpid()}"
 
 
 def service_config(service: str, amqp: str, database: str, **overrides) -> dict:
+    """A service's nameko config on the vhost of ``amqp``, connecting in the service's own name."""
     return {
-        "AMQP_URI": amqp, "DATABASE_URL": database, "OPS_PORT": 0, "OPS_HOST": "127.0.0.1",
+        "AMQP_URI": user_url(amqp, service), "DATABASE_URL": database, "OPS_PORT": 0, "OPS_HOST": "127.0.0.1",
         "max_workers": 10, "serializer": "json", "RETRY_DELAYS": [0.2, 0.5], **overrides,
     }
 
@@ -54,28 +57,65 @@ def eventually(check, timeout: float = 15, interval: float = 0.05):
         time.sleep(interval)
 
 
-def _rabbit_api(method: str, path: str, body: dict | None = None, env=os.environ) -> None:
-    request = urllib.request.Request(f"{env['PORTAL_RABBIT_HTTP_URL']}/api/{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    token = b64encode(f"{env['PORTAL_AMQP_USER']}:{env['PORTAL_AMQP_PASSWORD']}".encode()).decode()
-    request.add_header("Authorization", f"Basic {token}")
-    request.add_header("Content-Type", "application/json")
-    urllib.request.urlopen(request, timeout=30).close()
-
-
 def create_vhost(name: str, env=os.environ) -> str:
-    """A RabbitMQ vhost of our own (through the management API); returns its AMQP URL. ``env``:
-    the settings of the node (another node than the local servers' for fault tests)."""
-    _rabbit_api("PUT", f"vhosts/{name}", env=env)
-    _rabbit_api("PUT", f"permissions/{name}/{quote(env['PORTAL_AMQP_USER'])}",
-                {"configure": ".*", "write": ".*", "read": ".*"}, env=env)
-    return f"{env['PORTAL_AMQP_URL_BASE']}/{name}"
+    """A RabbitMQ vhost of our own (through the management API) where the services and the gateway
+    have their permissions; returns its AMQP URL, the administrator's (``user_url`` gives another
+    user's). ``env``: the settings of the node (another node than the local servers' for fault
+    tests)."""
+    api("PUT", f"vhosts/{name}", env=env)
+    api("PUT", f"permissions/{name}/{quote(env['PORTAL_AMQP_USER'])}",
+        {"configure": ".*", "write": ".*", "read": ".*"}, env=env)
+    url = f"{env['PORTAL_AMQP_URL_BASE']}/{name}"
+    _nodes[urlsplit(url).port] = env
+    grant(name, trust.users(), env=env)
+    _granted.update((url, user) for user in trust.users())
+    return url
+
+
+_nodes: dict[int, dict] = {}  # AMQP port -> the settings of its node, for the vhosts made here
+_granted: set[tuple[str, str]] = set()  # (vhost URL, user) given its permissions by this process
+
+
+def user_url(amqp_url: str, user: str) -> str:
+    """``amqp_url`` in the name of broker user ``user`` (a service, the gateway, a board's school
+    system ``sis.<org>``, or a test's own service), which gets its permissions there first."""
+    if (amqp_url, user) not in _granted:
+        parts = urlsplit(amqp_url)
+        grant(unquote(parts.path[1:]), [user], env=_nodes.get(parts.port, os.environ))
+        _granted.add((amqp_url, user))
+    return as_user(amqp_url, user)
+
+
+def sender_of(envelope) -> str:
+    """The broker user that may publish ``envelope``: its board's school system, or its service."""
+    if envelope.source == trust.SCHOOL_SYSTEM:
+        return trust.school_user(trust.board_of(envelope) or "unknown")
+    return envelope.source
+
+
+def send(envelopes, amqp_url: str, **options) -> list:
+    """Publish events as their senders would, each in its own name, in the given order: the
+    ``contracts.publish.send`` result of each run of events of one sender."""
+    runs: list[tuple[str, list]] = []
+    for envelope in envelopes:
+        sender = sender_of(envelope)
+        if runs and runs[-1][0] == sender:
+            runs[-1][1].append(envelope)
+        else:
+            runs.append((sender, [envelope]))
+    return [contracts.publish.send(run, user_url(amqp_url, sender), **options)
+            for sender, run in runs]
+
+
+def publish(envelopes, amqp_url: str, **options) -> int:
+    """``send``, counting the events the broker confirmed."""
+    return sum(result.confirmed for result in send(envelopes, amqp_url, **options))
 
 
 def delete_vhost(name: str, env=os.environ) -> None:
     """Remove a vhost; one already gone is what was wanted."""
     try:
-        _rabbit_api("DELETE", f"vhosts/{name}", env=env)
+        api("DELETE", f"vhosts/{name}", env=env)
     except urllib.error.HTTPError as error:
         if error.code != 404:
             raise

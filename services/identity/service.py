@@ -45,7 +45,6 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from marshmallow import Schema, fields, validate
-from nameko.rpc import RpcProxy
 from prometheus_client import Counter
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -56,7 +55,7 @@ from servicekit.database import Database
 from servicekit.errors import DomainError, NotFound
 from servicekit.ops import Operations
 from servicekit.relay import Relay
-from servicekit.rpc import rpc
+from servicekit.rpc import RpcProxy, rpc
 
 from . import domain, projections
 from .accounts import KeycloakAccounts, locale_of

@@ -96,7 +96,7 @@ class NoticesService:
 
     # -- mail on request ------------------------------------------------------------------------
 
-    @rpc
+    @rpc(callers=("identity",))
     def send_verification_code(self, email, code, locale, flow):
         """Mail a verification code (identity's flows: register, reset, claim). The code is
         neither stored nor logged: it exists here only in the message handed to SMTP."""

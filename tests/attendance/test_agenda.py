@@ -12,14 +12,13 @@ from kombu import Connection, Exchange
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
-from contracts.publish import publish
 from services.attendance import agenda
 from scripts.school_calendar import around, current_year, last_school_day, next_school_day
 from services.attendance.domain import SchoolCalendar, school_today
 from services.attendance.service import AttendanceService
 from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
-from tests.support import eventually
+from tests.support import eventually, publish
 
 pytestmark = pytest.mark.school_clock
 

@@ -8,12 +8,11 @@ from kombu import Connection, Exchange, Queue
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
-from contracts.publish import publish
 from scripts.school_calendar import around, last_school_day, next_school_day
 from services.attendance.service import AttendanceService
 from servicekit import deadletters
 from servicekit.errors import Conflict, DomainError, NotFound
-from tests.support import eventually
+from tests.support import eventually, publish
 
 pytestmark = pytest.mark.school_clock
 

@@ -3,11 +3,10 @@ import uuid
 
 from sqlalchemy import create_engine, text
 
-from contracts.publish import publish
 from services.attendance.service import AttendanceService
 from servicekit.cli import rebuild_projections
 from tests.attendance.test_attendance_service import absence_event, school_event
-from tests.support import eventually
+from tests.support import eventually, publish
 
 
 def read_models(engine):

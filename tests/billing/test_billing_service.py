@@ -9,12 +9,11 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
-from contracts.publish import publish
 from services.billing.domain import school_today
 from services.billing.service import BillingService
 from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
-from tests.support import eventually
+from tests.support import eventually, publish
 
 pytestmark = pytest.mark.school_clock
 

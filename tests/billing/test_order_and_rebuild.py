@@ -5,12 +5,11 @@ import uuid
 
 from sqlalchemy import create_engine, text
 
-from contracts.publish import publish
 from services.billing.service import BillingService
 from servicekit.cli import rebuild_projections
 from servicekit.errors import NotFound
 from tests.billing.test_billing_service import link_event, payment_event, statement_event
-from tests.support import eventually
+from tests.support import eventually, publish
 
 
 def test_two_consumers_and_reordered_statements_end_with_the_latest_and_a_rebuild_agrees(

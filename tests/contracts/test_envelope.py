@@ -124,7 +124,8 @@ def test_validate_data_deserialises():
 
 def test_amqp_naming_follows_nameko(example):
     event = parse(example("AbsenceRecorded"))
-    exchange, routing_key, properties = contracts.message_properties(event)
+    exchange, routing_key, properties = contracts.message_properties(event, "sis.css-trois-lacs")
+    assert properties["user_id"] == "sis.css-trois-lacs"
     assert exchange == contracts.exchange_for("sis") == "sis.events"
     assert routing_key == properties["type"] == "AbsenceRecorded"
     assert properties["message_id"] == event.id

@@ -16,9 +16,9 @@ import pytest
 import yaml
 
 from contracts import EVENTS, parse
-from contracts.publish import EXAMPLES, PublishError, publish
+from contracts.publish import EXAMPLES, PublishError
 from tests.deploy.conftest import REPO, K8S
-from tests.support import stop_processes
+from tests.support import publish, stop_processes
 
 SERVICES = sorted(p.parent.name for p in (REPO / "services").glob("*/service.py"))
 

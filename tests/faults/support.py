@@ -23,10 +23,10 @@ from sqlalchemy.pool import NullPool
 
 import contracts
 from contracts import Envelope
-from contracts.publish import EXAMPLES, PublishError, send
+from contracts.publish import EXAMPLES, PublishError
 from servicekit import store
 from servicekit.schooltime import school_today
-from tests.support import stop_processes
+from tests.support import send, stop_processes
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -13,13 +13,13 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.pool import NullPool
 
 import contracts
-from contracts.publish import publish, publish_messages
+from contracts.publish import publish_messages
 from servicekit import deadletters
 from servicekit.cli import service_class
 from servicekit.consumer import EventStream
 from tests.faults.mutations import example, invalid_bodies
 from tests.faults.support import REPO, report, within
-from tests.support import service_config, wait_ready
+from tests.support import publish, service_config, user_url, wait_ready
 
 
 def sis_consumers() -> dict[str, list[str]]:
@@ -35,6 +35,7 @@ def sis_consumers() -> dict[str, list[str]]:
 
 
 CONSUMERS = sis_consumers()
+SCHOOL = "sis.css-trois-lacs"  # the published examples' board, the fuzzer's school system
 
 
 def test_every_service_consuming_the_school_system_is_fuzzed():
@@ -62,8 +63,9 @@ def test_invalid_school_events_are_all_dead_lettered_with_a_reason_and_none_appl
                 marker = f"fuzz-{uuid.uuid4()}"
                 sent[marker] = what
                 messages.append(("sis.events", event_type, body, pika.BasicProperties(
-                    message_id=marker, type=event_type, content_type="application/json", delivery_mode=2)))
-        published = publish_messages(messages, fuzz_vhost)
+                    message_id=marker, type=event_type, content_type="application/json", delivery_mode=2,
+                    user_id=SCHOOL)))
+        published = publish_messages(messages, user_url(fuzz_vhost, SCHOOL))
         assert published.confirmed == len(messages) and not published.unroutable, published
 
         letters = {}

@@ -18,7 +18,7 @@ import eventlet.wsgi
 from keycloak import KeycloakAdmin, KeycloakOpenID
 
 import contracts
-from contracts.publish import publish
+from tests.support import publish
 from scripts.school_calendar import around, last_school_day
 
 PASSWORD = "Portail-Test-2026!"

@@ -8,13 +8,12 @@ from prometheus_client import REGISTRY
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
-from contracts.publish import publish
 from services.grades.domain import school_today, school_year_of
 from services.grades.service import GradesService
 from servicekit.cli import rebuild_projections
 from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
-from tests.support import eventually
+from tests.support import eventually, publish
 
 pytestmark = pytest.mark.school_clock
 

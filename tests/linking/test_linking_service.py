@@ -17,13 +17,12 @@ from sqlalchemy import create_engine, text
 
 import contracts
 from contracts import Envelope, pin_hash, pin_key
-from contracts.publish import publish
 from services.attendance.service import AttendanceService
 from services.linking.domain import school_today
 from servicekit.schooltime import school_year_of
 from services.linking.service import LinkingService
 from servicekit.errors import Conflict, DomainError, NotFound, TooManyAttempts
-from tests.support import eventually
+from tests.support import eventually, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 

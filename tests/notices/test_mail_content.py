@@ -18,7 +18,6 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from contracts.publish import publish
 from services.notices import domain, mail, templates, unsubscribe
 from services.notices.service import NoticesService
 from servicekit.schooltime import school_today
@@ -27,7 +26,7 @@ from tests.local_env import REPO
 from tests.notices import events
 from tests.notices.mailbox import mail_dir, received, text_of
 from tests.notices.test_notices_service import FAST_MAIL, outbox_rows, settle
-from tests.support import eventually, stop_processes
+from tests.support import eventually, publish, stop_processes
 
 PORTAL = "https://portail.example.org"  # the public address, from the service's configuration
 ALL_DAY_QUIET = {"start": "00:00", "end": "23:59"}

@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
-from contracts.publish import publish
 from scripts.school_calendar import current_year, last_school_day, next_school_day
 from services.notices.domain import SCHOOL_TIME
 from servicekit.schooltime import school_today, school_year_of
@@ -24,7 +23,7 @@ from servicekit.errors import DomainError, NotFound
 from tests.local_env import REPO
 from tests.notices import events
 from tests.notices.mailbox import received, text_of
-from tests.support import eventually
+from tests.support import eventually, publish
 
 pytestmark = pytest.mark.school_clock
 

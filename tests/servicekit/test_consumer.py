@@ -7,12 +7,11 @@ import uuid
 from sqlalchemy import text
 
 from contracts import Envelope
-from contracts.publish import publish
 from servicekit import deadletters, store
 from servicekit.consumer import Unprocessable, event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
-from tests.support import eventually
+from tests.support import eventually, publish, user_url
 
 BROKEN = set()  # absence ids the probe cannot apply, until a fix clears them
 NEVER = set()  # absence ids the probe says will never apply
@@ -38,8 +37,8 @@ class Probe:
 
 
 def absence(absence_id):
-    return Envelope.new("AbsenceRecorded", "sis", "student-1", {
-        "absence_id": absence_id, "student_id": "student-1", "school_id": "school-1", "date": "2026-11-02",
+    return Envelope.new("AbsenceRecorded", "sis", "css-probe.1", {
+        "absence_id": absence_id, "student_id": "css-probe.1", "school_id": "css-probe.ecole", "date": "2026-11-02",
         "kind": "absence", "period": "full_day", "requires_justification": True}, "corr")
 
 
@@ -93,7 +92,7 @@ def test_a_poison_event_is_retried_then_dead_lettered_and_replayed_after_a_fix(s
     assert increase(counted, exported(probe, RETRIED, HANDLER_FAILED)) == {RETRIED: 2, HANDLER_FAILED: 1}
 
     BROKEN.discard(poison)
-    assert deadletters.replay(amqp_url, "probe", {letters[0]["event_id"]}) == [letters[0]["event_id"]]
+    assert deadletters.replay(user_url(amqp_url, "probe"), "probe", {letters[0]["event_id"]}) == [letters[0]["event_id"]]
     eventually(lambda: poison in stored_ids(probe))
     assert not [d for d in deadletters.peek(amqp_url, "probe") if d["event_id"] == letters[0]["event_id"]]
 

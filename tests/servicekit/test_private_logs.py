@@ -10,7 +10,6 @@ from nameko.exceptions import RemoteError
 from sqlalchemy import text
 
 from contracts import Envelope
-from contracts.publish import publish
 from servicekit import deadletters, store
 from servicekit.consumer import event_stream
 from servicekit.database import Database, make_engine
@@ -18,7 +17,7 @@ from servicekit.logs import JsonFormatter
 from servicekit.ops import Operations
 from servicekit.private import describe
 from servicekit.rpc import rpc
-from tests.support import eventually
+from tests.support import eventually, publish
 
 PUPILS = "CREATE TABLE IF NOT EXISTS pupils (name text UNIQUE, mark integer CHECK (mark <= 100))"
 
@@ -65,8 +64,8 @@ def logged():
 
 
 def absence(absence_id: str) -> Envelope:
-    return Envelope.new("AbsenceRecorded", "sis", "student-1", {
-        "absence_id": absence_id, "student_id": "student-1", "school_id": "school-1", "date": "2026-11-02",
+    return Envelope.new("AbsenceRecorded", "sis", "css-hushed.1", {
+        "absence_id": absence_id, "student_id": "css-hushed.1", "school_id": "css-hushed.ecole", "date": "2026-11-02",
         "kind": "absence", "period": "full_day", "requires_justification": True}, "corr")
 
 
