@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from contracts.fields import Id
 
+from . import shredding
 from .errors import NotFound
 from .projection import upsert_latest
 
@@ -86,8 +87,10 @@ class Children:
 
     def forget(self, conn: Connection, parent_ids: list[str], *more: Table) -> None:
         """Law 25: a closed account leaves no link nor access-log row keyed by that parent, nor
-        any in the service's ``more`` tables of the parent's own state."""
+        any in the service's ``more`` tables of the parent's own state, and their personal data
+        in the event store reads forgotten (its key deleted, ``shredding``)."""
         if parent_ids:
+            shredding.forget(conn, "parent", parent_ids)
             for table in (self.links, self.access_log, *more):
                 conn.execute(delete(table).where(table.c.parent_id.in_(parent_ids)))
 

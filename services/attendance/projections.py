@@ -6,14 +6,15 @@ order-tolerant (``servicekit.projection``).
 """
 from __future__ import annotations
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from contracts.fields import FORGOTTEN
 from servicekit.children import Children
 from servicekit.projection import by_type, row_of, upsert_latest
 
-from .tables import absences, access_log, calendars, declarations, detentions, links, timetables
+from .tables import absences, access_log, calendars, declarations, detentions, documents, links, timetables
 
 TABLES = [absences, declarations, calendars, links, timetables, detentions]
 
@@ -39,6 +40,21 @@ def apply(conn: Connection, events: list) -> None:
             update(absences).where(absences.c.absence_id == e.data["absence_id"])
             .values(justified_at=e.time, justification_reason=e.data["reason_code"], justified_by=e.data["parent_id"])
         )
+    _forget(conn, groups)
+
+
+def _forget(conn, groups) -> None:
+    """Law 25: a closed account's documents go, and the school keeps its declarations and
+    justifications without who gave them nor their words (the explanation reads forgotten, as it
+    does in the store). Last, so that a batch holding both a justification and the closure
+    forgets it too; again on a rebuild, where the closure comes after what it forgets."""
+    closed = [e.data["parent_id"] for e in groups.get("ParentAccountClosed", ())]
+    if closed:
+        conn.execute(delete(documents).where(documents.c.parent_id.in_(closed)))
+        conn.execute(update(declarations).where(declarations.c.parent_id.in_(closed),
+                                                declarations.c.explanation.is_not(None))
+                     .values(explanation=FORGOTTEN))
+        conn.execute(update(absences).where(absences.c.justified_by.in_(closed)).values(justified_by=None))
 
 
 def _recorded(e) -> dict:

@@ -9,6 +9,8 @@ from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from servicekit import shredding
+
 from .tables import parents
 
 TABLES = [parents]
@@ -26,3 +28,4 @@ def apply(conn: Connection, events: list) -> None:
                          .values(email=d["new_email"], updated_at=e.time))
         elif e.type == "ParentAccountClosed":
             conn.execute(delete(parents).where(parents.c.parent_id == str(d["parent_id"])))
+            shredding.forget(conn, "parent", [str(d["parent_id"])])  # their emails in the store
