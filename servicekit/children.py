@@ -3,14 +3,17 @@ its own projection of the parent↔child links, the access log of each read of a
 (Québec's Law 25), forgetting a closed account, and the requests' schemas.
 
 ``link_tables(metadata)`` declares both tables in a service's metadata; ``Children`` answers "is
-this child theirs?" (``link``), writes the log and forgets a parent; its ``apply`` feeds the links
-from ``ChildLinked``/``ChildUnlinked`` (order-tolerant: an unlink is a tombstone) and forgets a
-parent on ``ParentAccountClosed``, for every service but linking, which owns the links, and
-notices, which keeps them only for open accounts.
+this child theirs?" (``link``), lists a family (``family``), writes the log and forgets a parent;
+its ``apply`` feeds the links from ``ChildLinked``/``ChildUnlinked`` (order-tolerant: an unlink is
+a tombstone) and forgets a parent on ``ParentAccountClosed``. What a service needs beyond that is
+said in its parameters: the columns its links carry from the events (``carried``), the event that
+forgets a parent (``forgets``: linking, which owns the links, forgets on its own unlink of a closed
+account, after it has said which links the closure broke), and the accounts known closed whose
+late link events are left out (``apply``'s ``closed``: notices).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from marshmallow import Schema
 from sqlalchemy import (
@@ -18,21 +21,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection
 
-from contracts.fields import Id
+from contracts.fields import Id, Uuid
 
 from . import shredding
-from .errors import NotFound
+from .errors import NotFound, load
 from .projection import upsert_latest
 
 
-# The ids a parent's request names: a parent's, a child's, as the contracts write them.
+# The ids a parent's request names, as the contracts write them: a parent's (Keycloak's user id),
+# a child's or any other record's.
+PARENT_ID = Uuid()
 ID = Id()
 # A child a request may leave out, meaning every child of the family.
 ANY_CHILD = Id(required=False)
 
 
 class ParentSchema(Schema):
-    parent_id = ID
+    parent_id = PARENT_ID
 
 
 class ChildSchema(ParentSchema):
@@ -65,25 +70,37 @@ def link_tables(metadata: MetaData, *more, log_by_parent: bool = True) -> tuple[
     return links, access_log
 
 
+def account_closed(event) -> bool:
+    return event.type == "ParentAccountClosed"
+
+
 class Children:
-    """The links and access log of one service."""
+    """The links and access log of one service. ``carried``: the links' own columns beyond the
+    kit's, copied from the link events that hold them; ``forgets``: whether an event forgets its
+    parent (``ParentAccountClosed`` unless said otherwise)."""
 
-    def __init__(self, links: Table, access_log: Table):
+    def __init__(self, links: Table, access_log: Table, carried: tuple[str, ...] = (),
+                 forgets: Callable[[object], bool] = account_closed):
         self.links, self.access_log = links, access_log
+        self.carried, self.forgets = carried, forgets
 
-    def apply(self, conn: Connection, groups: dict[str, list]) -> None:
-        """Apply the link and account events of ``groups`` (``servicekit.projection.by_type``)."""
+    def apply(self, conn: Connection, groups: dict[str, list], closed: Iterable[str] = ()) -> None:
+        """Apply the link and account events of ``groups`` (``servicekit.projection.by_type``),
+        but the link events of the ``closed`` accounts."""
+        closed = set(closed)
+        events = [e for t in ("ChildLinked", "ChildUnlinked", "ParentAccountClosed") for e in groups.get(t, ())]
+        gone = [e.data["parent_id"] for e in events if self.forgets(e)]
+        kept = [e for e in events if e.data["parent_id"] not in closed and not self.forgets(e)]
         upsert_latest(conn, self.links, (
             {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"],
-             "school_id": e.data["school_id"], "linked": True, "updated_at": e.time}
-            for e in groups.get("ChildLinked", ())), ["parent_id", "student_id"])
+             "school_id": e.data["school_id"], "linked": True, "updated_at": e.time,
+             **{c: e.data.get(c) for c in self.carried}}
+            for e in kept if e.type == "ChildLinked"), ["parent_id", "student_id"])
         upsert_latest(conn, self.links, (
             {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "linked": False,
-             "updated_at": e.time}
-            for e in groups.get("ChildUnlinked", ())), ["parent_id", "student_id"])
-        closed = [e.data["parent_id"] for e in groups.get("ParentAccountClosed", ())]
-        if closed:
-            self.forget(conn, closed)
+             "updated_at": e.time, **{c: e.data[c] for c in self.carried if c in e.data}}
+            for e in kept if e.type == "ChildUnlinked"), ["parent_id", "student_id"])
+        self.forget(conn, gone)
 
     def forget(self, conn: Connection, parent_ids: list[str], *more: Table) -> None:
         """Law 25: a closed account leaves no link nor access-log row keyed by that parent, nor
@@ -109,8 +126,10 @@ class Children:
 
     def link(self, conn: Connection, parent_id: str, student_id: str, what: str | None,
              field: str | None = None):
-        """The link if the child is linked to the parent, the read logged as ``what`` (unless
-        None); else the same NotFound as for a child that does not exist."""
+        """The link if the ids are well formed and the child is linked to the parent, the read
+        logged as ``what`` (unless None); else the same NotFound as for a child that does not
+        exist."""
+        load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
         link = self.find(conn, parent_id, student_id)
         if link is None:
             raise NotFound("child_not_found", field=field)
@@ -121,6 +140,20 @@ class Children:
     def school_of(self, conn: Connection, parent_id: str, student_id: str, what: str) -> str:
         """The child's school if the child is linked to the parent, the read logged (``link``)."""
         return self.link(conn, parent_id, student_id, what).school_id
+
+    def family(self, conn: Connection, query, parent_id: str, student_id: str | None = None,
+               what: str | None = None, field: str | None = None) -> list:
+        """The rows of ``query`` (the service's select from ``links``, joined with what it shows)
+        of the parent's linked children: all, or the one named (``link``: refused like a child
+        that does not exist when not theirs); each read logged as ``what`` unless None."""
+        query = query.where(self.linked(parent_id))
+        if student_id is not None:
+            self.link(conn, parent_id, student_id, what, field)
+            return conn.execute(query.where(self.links.c.student_id == student_id)).all()
+        rows = conn.execute(query).all()
+        if what is not None:
+            self.log(conn, parent_id, [r.student_id for r in rows], what)
+        return rows
 
     def of_parent(self, conn: Connection, parent_id: str) -> dict[str, str]:
         """The parent's linked children: student id → school id (not logged: no child data)."""

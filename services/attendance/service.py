@@ -25,6 +25,7 @@ from servicekit.rpc import rpc
 
 from . import agenda as agendas
 from . import domain, projections
+from .projections import children
 from .tables import absences, calendars, declarations, detentions, documents, timetables
 
 commands = store.Commands(projections.apply)
@@ -102,7 +103,7 @@ class AttendanceService:
         """The child's absences and lateness (newest first), those still to justify, the
         parents' declarations, and the reasons the school offers."""
         with self.db.begin() as conn:
-            school_id = self._linked_school(conn, parent_id, student_id, "absences")
+            school_id = children.school_of(conn, parent_id, student_id, "absences")
             rows = conn.execute(
                 select(absences)
                 .where(absences.c.student_id == student_id, absences.c.cancelled.is_(False),
@@ -134,7 +135,7 @@ class AttendanceService:
         request["end_date"] = request["end_date"] or request["start_date"]
 
         def declare(unit):
-            school_id = self._linked_school(unit.conn, parent_id, student_id, "declare_absence")
+            school_id = children.school_of(unit.conn, parent_id, student_id, "declare_absence")
             calendar = self._calendar(unit.conn, school_id, request["start_date"])
             attendance = unit.load(domain.StudentAttendance, student_id)
             event = attendance.declare(parent_id, school_id, domain.Declaration(**request), calendar,
@@ -155,7 +156,7 @@ class AttendanceService:
         last = request["end"] or first + timedelta(days=6)
         agendas.check_range(first, last)
         with self.db.begin() as conn:
-            school_id = self._linked_school(conn, parent_id, student_id, "agenda")
+            school_id = children.school_of(conn, parent_id, student_id, "agenda")
             years = conn.execute(
                 select(calendars).where(calendars.c.school_id == school_id, calendars.c.first_day <= last,
                                         calendars.c.last_day >= first).order_by(calendars.c.first_day)).all()
@@ -184,7 +185,6 @@ class AttendanceService:
         each child's absences, agenda (timetables, detentions), the parent's declarations and the
         documents they attached, and the parent's reads."""
         errors.load(ParentSchema(), {"parent_id": parent_id})
-        children = projections.children
         with self.db.begin() as conn:
             linked = children.of_parent(conn, parent_id)
             children.log(conn, parent_id, linked, "export")
@@ -246,7 +246,7 @@ class AttendanceService:
 
         def justify(unit):
             conn = unit.conn
-            school_id = self._linked_school(conn, parent_id, student_id, "justify_absence")
+            school_id = children.school_of(conn, parent_id, student_id, "justify_absence")
             row = conn.execute(select(absences).where(absences.c.absence_id == str(absence_id))).first()
             recorded = None if row is None or row.date is None else domain.RecordedAbsence(
                 row.absence_id, row.student_id, row.cancelled, row.justified_at is not None)
@@ -266,12 +266,6 @@ class AttendanceService:
         return commands.run(self.db, justify)
 
     # -- helpers --------------------------------------------------------------------------------
-
-    def _linked_school(self, conn, parent_id, student_id, what: str) -> str:
-        """The child's school if the child is linked to the parent, the read logged; else the
-        same NotFound as for a child that does not exist."""
-        errors.load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
-        return projections.children.school_of(conn, parent_id, student_id, what)
 
     def _calendar_row(self, conn, school_id: str, day: date):
         """The school's calendar of the year ``day`` falls in, else the next one to start."""

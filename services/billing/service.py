@@ -62,7 +62,6 @@ class BillingService:
         """The child's current statements (school, sports, daycare; newest period first), each
         with its lines, the payments the school published, its balance and the payment reference
         to give the bank, and the total balance. Superseded statements are named, not listed."""
-        errors.load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
         with self.db.begin() as conn:
             children.school_of(conn, parent_id, student_id, "statements")
             return self._statements_of(conn, student_id)

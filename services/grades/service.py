@@ -93,7 +93,6 @@ class GradesService:
     @rpc
     def homework(self, parent_id, student_id):
         """Homework and lessons the teachers published, per subject, soonest due first."""
-        errors.load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
         with self.db.begin() as conn:
             children.school_of(conn, parent_id, student_id, "homework")
             return self._homework(conn, student_id)

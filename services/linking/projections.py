@@ -11,16 +11,23 @@ from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from servicekit.children import Children
 from servicekit.projection import by_type, upsert_latest
 
 from .domain import search_key
 from .tables import (
-    corrections, courses, guardians, links, organisations, parents, pins, reenrollment_answers,
+    access_log, corrections, courses, guardians, links, organisations, parents, pins, reenrollment_answers,
     reenrollment_periods, schools, students, transport,
 )
 
 TABLES = [organisations, schools, students, guardians, pins, courses, transport, reenrollment_periods,
           reenrollment_answers, corrections, parents, links]
+
+# Linking owns the links: they keep how each was proven and why one ended, and a parent is
+# forgotten on linking's own unlink of a closed account (its own events come in order, so no
+# tombstone is needed), once the service has said which links the closure broke.
+children = Children(links, access_log, carried=("org_id", "method", "guardian_id", "reason"),
+                    forgets=lambda e: e.type == "ChildUnlinked" and e.data["reason"] == "account_closed")
 
 
 def apply(conn: Connection, events: list) -> None:
@@ -116,24 +123,12 @@ def _parents(conn, groups) -> None:
 
 
 def _links(conn, groups) -> None:
-    linked = groups.get("ChildLinked", ())
-    upsert_latest(conn, links, (
-        {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "school_id": e.data["school_id"],
-         "org_id": e.data["org_id"], "method": e.data["method"], "guardian_id": e.data.get("guardian_id"),
-         "linked": True, "reason": None, "updated_at": e.time} for e in linked), ["parent_id", "student_id"])
-    for e in linked:
+    children.apply(conn, groups)
+    for e in groups.get("ChildLinked", ()):
         if e.data["method"] == "pin":  # a PIN links once
             conn.execute(update(pins).where(
                 pins.c.student_id == e.data["student_id"], pins.c.guardian_id == e.data.get("guardian_id"),
                 pins.c.updated_at <= e.time).values(used_at=e.time))
-    unlinked = groups.get("ChildUnlinked", ())
-    upsert_latest(conn, links, (
-        {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "linked": False,
-         "reason": e.data["reason"], "updated_at": e.time}
-        for e in unlinked if e.data["reason"] != "account_closed"), ["parent_id", "student_id"])
-    gone = [e.data["parent_id"] for e in unlinked if e.data["reason"] == "account_closed"]
-    if gone:  # the parent is forgotten; their own events come in order, so no tombstone is needed
-        conn.execute(delete(links).where(links.c.parent_id.in_(gone)))
 
 
 def _requests(conn, groups) -> None:

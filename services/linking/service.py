@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, or_, select, text
 from contracts import consumed_by
 from contracts.fields import MULTI_LINE_PATTERN
 from servicekit import errors, store
-from servicekit.children import ID, Children, ChildSchema, ParentSchema
+from servicekit.children import ID, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -25,8 +25,9 @@ from servicekit.relay import Relay
 from servicekit.rpc import rpc
 
 from . import domain, projections
+from .projections import children
 from .tables import (
-    access_log, corrections, courses, guardians, link_attempts, links, organisations, parents, pins,
+    corrections, courses, guardians, link_attempts, links, organisations, parents, pins,
     reenrollment_answers, reenrollment_periods, schools, students, transport,
 )
 
@@ -78,10 +79,20 @@ PARENT_CAUSES = {"ParentVerified": "email_changed", "ParentEmailChanged": "email
                  "ParentAccountClosed": "account_closed"}
 
 
+# The family list: each linked child with its record's school and board.
+FAMILY = (
+    select(links, students.c.first_name, students.c.last_name, students.c.grade,
+           students.c.school_id.label("current_school"), schools.c.name.label("school_name"),
+           schools.c.tiles, organisations.c.name.label("org_name"), students.c.org_id.label("current_org"))
+    .join(students, students.c.student_id == links.c.student_id)
+    .outerjoin(schools, schools.c.school_id == students.c.school_id)
+    .outerjoin(organisations, organisations.c.org_id == students.c.org_id)
+    .order_by(students.c.first_name, students.c.student_id)
+)
+
 # Created on import, once per process however many containers run in it, with every outcome at
 # zero so that rates exist before the first try.
 commands = store.Commands(projections.apply)
-children = Children(links, access_log)
 
 LINK_ATTEMPTS = Counter("portal_linking_link_attempts_total", "Tries of the link form, by outcome.", ["outcome"])
 for _outcome in ("linked", "already_linked", "mismatch", "locked_out", "invalid", "not_verified"):
@@ -208,7 +219,7 @@ class LinkingService:
         unit.save(family)
         outcome = "linked" if linked is not None else "already_linked"
         self._note_attempt(conn, parent_id, key, outcome)
-        child = self._children(conn, parent_id, [match.student.student_id], "link_child")
+        child = self._children(conn, parent_id, match.student.student_id, "link_child")
         return outcome, {"linked": True, "already_linked": linked is None, "child": child[0]}
 
     def _candidates(self, conn, typed: domain.LinkRequest) -> list[domain.Student]:
@@ -261,8 +272,7 @@ class LinkingService:
         published it), "group"}], "transport": {"route", "stop", "morning_pickup",
         "afternoon_dropoff"} or null, "principal"}``."""
         with self.db.begin() as conn:
-            self._linked(conn, parent_id, student_id, "record")
-            child = self._children(conn, parent_id, [student_id], None)[0]
+            child = self._children(conn, parent_id, student_id, "record")[0]
             row = conn.execute(select(students).where(students.c.student_id == student_id)).one()
             year = conn.execute(select(courses).where(courses.c.student_id == student_id)
                                 .order_by(courses.c.school_year.desc()).limit(1)).first()
@@ -284,7 +294,7 @@ class LinkingService:
         "principal_name", "contacts": [{"role", "name", "phone", "email"}]}, "org": {"id",
         "name"}}``."""
         with self.db.begin() as conn:
-            link = self._linked(conn, parent_id, student_id, "contact")
+            link = children.link(conn, parent_id, student_id, "contact")
             school = conn.execute(select(schools).join(students, students.c.school_id == schools.c.school_id)
                                   .where(students.c.student_id == link.student_id)).first()
             if school is None:
@@ -307,7 +317,7 @@ class LinkingService:
         asked = errors.load(CorrectionSchema(), request)
 
         def ask(unit):
-            self._linked(unit.conn, parent_id, student_id, "request_correction")
+            children.link(unit.conn, parent_id, student_id, "request_correction")
             requests = unit.load(domain.StudentRequests, student_id)
             event = requests.request_correction(parent_id, asked["field"], asked["requested_value"].strip(),
                                                 asked["comment"], self.ops.correlation_id)
@@ -322,7 +332,7 @@ class LinkingService:
         "requested_value", "comment", "requested_at", "status": "pending" | "done" | "rejected",
         "resolution_comment"}]``."""
         with self.db.begin() as conn:
-            self._linked(conn, parent_id, student_id, "corrections")
+            children.link(conn, parent_id, student_id, "corrections")
             rows = conn.execute(select(corrections).where(
                 corrections.c.parent_id == parent_id, corrections.c.student_id == student_id)
                 .order_by(corrections.c.requested_at.desc())).all()
@@ -336,7 +346,7 @@ class LinkingService:
         "opens_on", "closes_on", "open"} or null, "principal": bool, "answer": {"decision",
         "submitted_at"} or null}``; ``open`` says whether the period is open today."""
         with self.db.begin() as conn:
-            link = self._linked(conn, parent_id, student_id, "reenrollment")
+            link = children.link(conn, parent_id, student_id, "reenrollment")
             period = self._period(conn, student_id)
             principal = self._principal(conn, link)
             answer = None if period is None else conn.execute(select(reenrollment_answers).where(
@@ -362,7 +372,7 @@ class LinkingService:
         asked = errors.load(DecisionSchema(), decision if isinstance(decision, dict) else {"decision": decision})
 
         def submit(unit):
-            link = self._linked(unit.conn, parent_id, student_id, "submit_reenrollment")
+            link = children.link(unit.conn, parent_id, student_id, "submit_reenrollment")
             requests = unit.load(domain.StudentRequests, student_id)
             event = requests.submit_reenrollment(parent_id, self._principal(unit.conn, link),
                                                  self._period(unit.conn, student_id), asked["decision"],
@@ -401,31 +411,10 @@ class LinkingService:
 
     # -- helpers --------------------------------------------------------------------------------
 
-    @staticmethod
-    def _linked(conn, parent_id, student_id, what: str):
-        """The link, or the same NotFound as for a child that does not exist; the read is
-        written to the access log."""
-        errors.load(ChildSchema(), {"parent_id": parent_id, "student_id": student_id})
-        return children.link(conn, parent_id, student_id, what)
-
-    def _children(self, conn, parent_id, student_ids, what: str | None) -> list[dict]:
-        """The linked children (all, or those named) as the family list shows them; each read
-        is logged as ``what`` unless the caller already logged it."""
-        query = (
-            select(links, students.c.first_name, students.c.last_name, students.c.grade,
-                   students.c.school_id.label("current_school"), schools.c.name.label("school_name"),
-                   schools.c.tiles, organisations.c.name.label("org_name"), students.c.org_id.label("current_org"))
-            .join(students, students.c.student_id == links.c.student_id)
-            .outerjoin(schools, schools.c.school_id == students.c.school_id)
-            .outerjoin(organisations, organisations.c.org_id == students.c.org_id)
-            .where(children.linked(parent_id))
-            .order_by(students.c.first_name, students.c.student_id)
-        )
-        if student_ids is not None:
-            query = query.where(links.c.student_id.in_(student_ids))
-        rows = conn.execute(query).all()
-        if what is not None:
-            children.log(conn, parent_id, [r.student_id for r in rows], what)
+    def _children(self, conn, parent_id, student_id, what: str | None) -> list[dict]:
+        """The linked children (all, or the one named) as the family list shows them; each read
+        is logged as ``what`` unless None (``Children.family``)."""
+        rows = children.family(conn, FAMILY, parent_id, student_id, what)
         return [{
             "student_id": r.student_id, "first_name": r.first_name, "last_name": r.last_name, "grade": r.grade,
             "school": {"id": r.current_school, "name": r.school_name},
