@@ -21,6 +21,9 @@ from services.attendance.service import AttendanceService
 from services.linking.domain import school_today
 from servicekit.schooltime import school_year_of
 from services.linking.service import LinkingService
+from contracts.fields import FORGOTTEN
+from servicekit import store
+from servicekit.cli import rebuild_projections
 from servicekit.errors import Conflict, DomainError, NotFound, TooManyAttempts
 from tests.support import eventually, publish
 
@@ -601,7 +604,8 @@ def test_reenrolment_outside_the_period_is_refused(rpc, board, parent):
 
 # -- the parent's own data ----------------------------------------------------------------------
 
-def test_export_holds_the_parents_data_and_a_closed_account_is_forgotten(rpc, amqp_url, board, parent, db):
+def test_export_holds_the_parents_data_and_a_closed_account_is_forgotten(rpc, amqp_url, board, parent, db,
+                                                                          database_url):
     student = linked_family(board, parent)
     sid = student["student_id"]
     with pytest.raises(DomainError):
@@ -614,12 +618,25 @@ def test_export_holds_the_parents_data_and_a_closed_account_is_forgotten(rpc, am
     assert mine["corrections"][0]["field"] == "phone" and mine["access_log"]
     publish([identity("ParentAccountClosed", parent[0])], amqp_url)
     eventually(lambda: not rpc.linking.is_linked(parent[0], sid))
-    with db.connect() as conn:
-        left = {table: conn.execute(text(f"SELECT count(*) FROM {table} WHERE parent_id = :p"),
-                                    {"p": parent[0]}).scalar()
-                for table in ("links", "corrections", "link_attempts", "access_log")}
-        email = conn.execute(text("SELECT email FROM parents WHERE parent_id = :p"), {"p": parent[0]}).scalar()
-    assert left == dict.fromkeys(left, 0) and email is None
+
+    def held():
+        with db.connect() as conn:
+            left = {table: conn.execute(text(f"SELECT count(*) FROM {table} WHERE parent_id = :p"),
+                                        {"p": parent[0]}).scalar()
+                    for table in ("links", "corrections", "link_attempts", "access_log")}
+            email = conn.execute(text("SELECT email FROM parents WHERE parent_id = :p"), {"p": parent[0]}).scalar()
+            # The parent's personal fields in the store: their email (identity's events) and
+            # what they asked to correct (linking's own).
+            stored = {(e.type, name): value for chunk in store.read_all(conn) for e in chunk
+                      if e.data.get("parent_id") == parent[0]
+                      for name, value in e.data.items() if name in ("email", "requested_value")}
+        return left, email, stored
+
+    forgotten = (dict.fromkeys(("links", "corrections", "link_attempts", "access_log"), 0), None,
+                 {("ParentVerified", "email"): FORGOTTEN, ("RecordCorrectionRequested", "requested_value"): FORGOTTEN})
+    assert held() == forgotten
+    rebuild_projections("linking", database_url("linking"))
+    assert held() == forgotten
 
 
 def test_rebuilding_the_projections_gives_the_same_links(rpc, board, parent, database_url):
