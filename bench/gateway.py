@@ -151,7 +151,9 @@ def _live(url: str, token: str, amqp_url: str, student: str, school: str) -> dic
     from kombu import Connection
 
     import contracts
+    from contracts import trust
     from tests.gateway.stack import absence
+    from tests.support import user_url
 
     arrivals: LightQueue = LightQueue()
     host = url.removeprefix("http://")
@@ -177,11 +179,12 @@ def _live(url: str, token: str, amqp_url: str, student: str, school: str) -> dic
     listeners = [eventlet.spawn(listen) for _ in range(STREAMS)]
     opened = sum(1 for _ in range(STREAMS) if arrivals.get(timeout=60)[1])
     sent, delays = {}, []
-    with Connection(amqp_url) as school_system:  # one open connection, as a school system keeps
+    board = trust.school_user(student.split(".", 1)[0])
+    with Connection(user_url(amqp_url, board)) as school_system:  # one open connection, as a school system keeps
         producer = school_system.Producer()
         for _ in range(LIVE_EVENTS):
             envelope = absence(student, school)
-            exchange, routing_key, properties = contracts.message_properties(envelope)
+            exchange, routing_key, properties = contracts.message_properties(envelope, board)
             headers = properties.pop("headers")
             sent[envelope.id] = time.perf_counter()
             producer.publish(envelope.to_json(), exchange=exchange, routing_key=routing_key, headers=headers,

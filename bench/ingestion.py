@@ -24,11 +24,10 @@ import pika
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
-from contracts.publish import send
 from servicekit import migrations
 from servicekit.cli import rebuild_projections
 
-from tests.support import create_vhost, delete_vhost, stop_processes
+from tests.support import create_vhost, delete_vhost, send, stop_processes
 
 from .report import record
 

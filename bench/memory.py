@@ -26,12 +26,12 @@ from sqlalchemy import create_engine, text
 
 from contracts import EVENTS, Envelope
 from contracts import parse
-from contracts.publish import EXAMPLES, send
+from contracts.publish import EXAMPLES
 from servicekit import migrations
 from servicekit.cli import SERVICES
 
 from tests.gateway.stack import free_port
-from tests.support import create_vhost, delete_vhost, stop_processes
+from tests.support import create_vhost, delete_vhost, send, stop_processes
 
 from .ingestion import CHUNK, ROOT, resident_mb, wait_ready
 from .report import record

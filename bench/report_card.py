@@ -31,10 +31,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
-from contracts.publish import send
 from services.grades.domain import school_today, school_year_of
 
 from tests.gateway.stack import PASSWORD, KeycloakRealm
+from tests.support import send
 
 from .memory import dead_letters, portal, queue_depths
 from .report import record

@@ -4,9 +4,8 @@ import time
 import uuid
 
 import pytest
-from nameko.standalone.rpc import ClusterRpcProxy
 
-import servicekit.rpc  # noqa: F401  (domain errors cross RPC as themselves)
+from gateway.rpc import RpcClient
 from servicekit.errors import DomainError
 from tests.faults.support import (
     Listener, OwnEvents, ReadinessWatch, School, absence_rows, absences, count_effects, effects, projection_tally,
@@ -82,11 +81,14 @@ def test_a_server_restarted_mid_burst_loses_nothing_and_the_service_reconnects_b
 
 def asking_for_absences(amqp_url: str) -> str:
     """What a parent asking attendance for a child's absences is told: the error's code."""
-    with ClusterRpcProxy({"AMQP_URI": amqp_url, "serializer": "json"}, timeout=30) as rpc:
-        try:
-            rpc.attendance.absences("parent-outage", "css-outage.1234567")
-        except DomainError as refused:
-            return refused.code
+    rpc = RpcClient(amqp_url, timeout=30)  # as the gateway asks
+    rpc.start()
+    try:
+        rpc.call("attendance", "absences", "parent-outage", "css-outage.1234567")
+    except DomainError as refused:
+        return refused.code
+    finally:
+        rpc.stop()
     return "answered"
 
 
