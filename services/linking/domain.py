@@ -21,8 +21,8 @@ from servicekit.aggregate import Aggregate
 from servicekit.errors import Conflict, DomainError
 
 
-# Identity proofing is guessable: this many failures in the window lock the parent, or the
-# child, out of linking until the oldest of them leaves the window.
+# Identity proofing is guessable: this many failures in the window lock the parent, or a
+# child's PIN, out of linking until the oldest of them leaves the window (see ``lockout``).
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(hours=1)
 
@@ -166,13 +166,16 @@ class Match:
 
 
 def attempt_key(request: LinkRequest, student: Student | None) -> str:
-    """Whose failures an attempt counts against: the child when the form names one, else what
-    was typed (so that a lockout says nothing about whether the child exists)."""
+    """Which child an attempt is about: the child when the form names one, else what was typed
+    (so that a lockout says nothing about whether the child exists). PIN attempts have keys of
+    their own ("pin:…"), the only ones a child's lockout counts."""
     if student is not None:
-        return student.student_id
-    typed = request.student_number or request.permanent_code or \
-        f"{request.last_name}|{request.first_name}|{request.birth_date.isoformat()}"
-    return "typed:" + hashlib.sha256(f"{request.org_id}|{typed}".encode()).hexdigest()
+        key = student.student_id
+    else:
+        typed = request.student_number or request.permanent_code or \
+            f"{request.last_name}|{request.first_name}|{request.birth_date.isoformat()}"
+        key = "typed:" + hashlib.sha256(f"{request.org_id}|{typed}".encode()).hexdigest()
+    return f"pin:{key}" if request.pin else key
 
 
 def decide_link(request: LinkRequest, student: Student | None, guardians: list[Guardian], pins: list[Pin],
@@ -205,6 +208,17 @@ def retry_at(failures: list[datetime]) -> datetime | None:
     if len(failures) < MAX_FAILURES:
         return None
     return sorted(failures)[-MAX_FAILURES] + FAILURE_WINDOW
+
+
+def lockout(request: LinkRequest, parent_failures: list[datetime], child_failures: list[datetime]
+            ) -> datetime | None:
+    """When this attempt may be made, None when now. A parent's own failures always count. The
+    child's failures (other parents' PIN failures, under the attempt's key) stop PIN attempts
+    only: a PIN is won by guessing, so it needs a limit that many accounts cannot share out. An
+    attempt by email is won only by owning the guardian's email the school has, so no stranger's
+    failures ever stop it: the real parent links whatever others tried."""
+    counted = [parent_failures, child_failures] if request.pin else [parent_failures]
+    return max(filter(None, map(retry_at, counted)), default=None)
 
 
 # -- links kept right over time -------------------------------------------------------------------

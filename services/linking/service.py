@@ -164,8 +164,9 @@ class LinkingService:
         guardian email on the record) or ``"pin"`` (the school's PIN for a guardian).
 
         Returns ``{"linked": true, "already_linked": bool, "child": <as in children()>}``. Every
-        mismatch is ``link_mismatch`` without the field; too many failures per parent or per child
-        is ``link_locked`` (429) with ``retry_after`` (seconds), ``retry_minutes`` and ``retry_at``."""
+        mismatch is ``link_mismatch`` without the field; too many failures per parent, or for a PIN
+        per child, is ``link_locked`` (429) with ``retry_after`` (seconds), ``retry_minutes`` and
+        ``retry_at`` (``domain.lockout``)."""
         try:
             asked = errors.load(LinkRequestSchema(), request)
             errors.load(ParentSchema(), {"parent_id": parent_id})
@@ -195,9 +196,8 @@ class LinkingService:
         for lock in (parent_id, key):  # one attempt at a time per parent and per child
             conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": f"link:{lock}"})
         now = datetime.now(timezone.utc)
-        retry_at = max(filter(None, (domain.retry_at(self._failures(conn, column, value, now))
-                                     for column, value in (("parent_id", parent_id), ("attempt_key", key)))),
-                       default=None)
+        retry_at = domain.lockout(typed, self._failures(conn, "parent_id", parent_id, now),
+                                  self._failures(conn, "attempt_key", key, now))
         if retry_at is not None:
             self._note_attempt(conn, parent_id, key, "locked_out")
             seconds = max(int((retry_at - now).total_seconds()) + 1, 1)

@@ -128,6 +128,17 @@ def test_the_attempt_key_does_not_tell_whether_the_child_exists():
     typed = request()
     assert domain.attempt_key(typed, LEA) == LEA.student_id
     assert domain.attempt_key(typed, None) == domain.attempt_key(request(), None) != LEA.student_id
+    assert domain.attempt_key(request(student_number=None, pin="483920"), LEA) == f"pin:{LEA.student_id}"
+
+
+def test_a_childs_failures_stop_pin_attempts_and_never_an_attempt_by_email():
+    now = datetime(2027, 1, 20, 12, 0, tzinfo=timezone.utc)
+    others = [now - timedelta(minutes=m) for m in range(5)]
+    by_email, by_pin = request(), request(student_number=None, pin="483920")
+    assert domain.lockout(by_email, [], others) is None
+    assert domain.lockout(by_pin, [], others) == others[-1] + domain.FAILURE_WINDOW
+    # A parent's own failures stop both.
+    assert domain.lockout(by_email, others, []) == domain.lockout(by_pin, others, []) is not None
 
 
 LINK = domain.Link("p1", LEA.student_id, "email", "g1")

@@ -290,18 +290,52 @@ def test_five_failures_lock_the_parent_out_with_when_to_retry_and_are_recorded(r
     assert outcomes == ["mismatch"] * 5 + ["locked_out"]
 
 
-def test_five_failures_on_one_child_lock_the_child_for_every_parent(rpc, amqp_url, board, parent, db):
-    student = linked_family(board, parent)
-    guessers = [str(uuid.uuid4()) for _ in range(5)]
+def verified_guessers(amqp_url, db, n=5) -> list[str]:
+    """Strangers with accounts of their own."""
+    guessers = [str(uuid.uuid4()) for _ in range(n)]
     verified = [identity("ParentVerified", g, email=f"{g[:8]}@example.org", locale="fr") for g in guessers]
     publish(verified, amqp_url)
-    eventually(lambda: stored(db, [uuid.UUID(e.id) for e in verified]) == 5)
-    for guesser in guessers:
+    eventually(lambda: stored(db, [uuid.UUID(e.id) for e in verified]) == n)
+    return guessers
+
+
+@pytest.mark.school_clock
+def test_strangers_failures_on_a_child_never_stop_the_parent_who_has_the_guardians_email(rpc, amqp_url, board,
+                                                                                        parent, db):
+    student = linked_family(board, parent)
+    board.send(sis("GuardianPinIssued", student["student_id"], student_id=student["student_id"],
+                   guardian_id=f"{board.org_id}.r-1", expires_on=school_today() + timedelta(days=30),
+                   pin_hash=pin_hash(pin_key(os.environ["PORTAL_PIN_SECRET"], board.org_id), student["student_id"],
+                                     "483920")))
+    board.settled()
+    # Each stranger knows the child's names, birth date and number, and tries by email and by PIN.
+    for guesser in verified_guessers(amqp_url, db):
+        for request in (form(student), form(student, birth_date="2018-01-01"),
+                        form(student, student_number=None, pin="000000")):
+            with pytest.raises(DomainError) as refused:
+                rpc.linking.link_child(guesser, request)
+            assert refused.value.code == "link_mismatch"
+    answer = rpc.linking.link_child(parent[0], form(student))
+    assert answer["linked"] is True and answer["child"]["student_id"] == student["student_id"]
+
+
+@pytest.mark.school_clock
+def test_five_wrong_pins_on_one_child_lock_its_pin_for_every_parent(rpc, amqp_url, board, db):
+    student = board.enrol(last="Lévesque", first="Zoé", born=date(2016, 5, 21))
+    nadia = f"{board.org_id}.r-9"
+    board.guardian(student, nadia, email=None, name="Nadia Lévesque")
+    board.send(sis("GuardianPinIssued", student["student_id"], student_id=student["student_id"], guardian_id=nadia,
+                   pin_hash=pin_hash(pin_key(os.environ["PORTAL_PIN_SECRET"], board.org_id), student["student_id"],
+                                     "483920"), expires_on=school_today() + timedelta(days=30)))
+    board.settled()
+    *guessers, late = verified_guessers(amqp_url, db, 6)
+    for n, guesser in enumerate(guessers):
         with pytest.raises(DomainError) as refused:
-            rpc.linking.link_child(guesser, form(student, birth_date="2018-01-01"))
+            rpc.linking.link_child(guesser, form(student, student_number=None, pin=f"00000{n}"))
         assert refused.value.code == "link_mismatch"
-    with pytest.raises(TooManyAttempts):
-        rpc.linking.link_child(parent[0], form(student))
+    with pytest.raises(TooManyAttempts) as locked:
+        rpc.linking.link_child(late, form(student, student_number=None, pin="483920"))  # right, but too late
+    assert locked.value.code == "link_locked"
 
 
 @pytest.mark.school_clock
