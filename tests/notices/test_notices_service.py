@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
+from contracts.fields import FORGOTTEN
 from scripts.school_calendar import current_year, last_school_day, next_school_day
 from services.notices.domain import SCHOOL_TIME
 from servicekit.schooltime import school_today, school_year_of
 from services.notices.service import NoticesService
 from services.notices.templates import day, long_date
+from servicekit import store
 from servicekit.errors import DomainError, NotFound
 from tests.local_env import REPO
 from tests.notices import events
@@ -359,12 +361,31 @@ def test_a_standard_icalendar_parser_reads_the_feed_and_a_reset_token_closes_the
             rpc.notices.calendar_feed(forged)
 
 
-def test_a_closed_account_is_forgotten(notices, rpc, amqp_url, database):
+def test_a_closed_account_is_forgotten(notices, rpc, amqp_url, database, database_url):
+    from servicekit.cli import rebuild_projections
+
     family = settle(rpc, amqp_url, events.family())
     rpc.notices.feed_url_token(family.parent_id)
-    publish([events.message({"scope": "org", "org_id": family.org_id})], amqp_url)
+    rpc.notices.set_preferences(family.parent_id, {
+        "quiet_hours": {"start": "22:00", "end": "06:00"},
+        "children": [{"student_id": family.student_id, "kinds": {"absence": "off"}}]})
+    message = events.message({"scope": "org", "org_id": family.org_id})
+    publish([message], amqp_url)
     eventually(lambda: received(family.email))
+    rpc.notices.mark_read(family.parent_id, message.data["message_id"])
     assert rpc.notices.export(family.parent_id)["mails"]
+    tables = ("links", "parents", "read_marks", "preferences", "parent_settings", "outbox", "access_log")
+
+    def held():
+        with database.connect() as conn:
+            left = {table: conn.execute(text(f"SELECT count(*) FROM {table} WHERE parent_id = :p"),
+                                        {"p": family.parent_id}).scalar()
+                    for table in tables}
+            emails = {e.data["email"] for chunk in store.read_all(conn) for e in chunk
+                      if e.type == "ParentVerified" and e.data["parent_id"] == family.parent_id}
+        return left, emails
+
+    assert held() == (dict.fromkeys(tables, 1), {family.email})
     publish([Envelope.new("ParentAccountClosed", "identity", family.parent_id, {"parent_id": family.parent_id},
                           correlation_id="close")], amqp_url)
     eventually(lambda: rpc.notices.export(family.parent_id)["account"] is None)
@@ -375,12 +396,11 @@ def test_a_closed_account_is_forgotten(notices, rpc, amqp_url, database):
     exported = rpc.notices.export(family.parent_id)
     assert exported["account"] is None and exported["children"] == [] and exported["mails"] == []
     assert exported["access_log"] == [] and exported["calendar_feed"] == {"active": False}
-    with database.connect() as conn:
-        left = {table: conn.execute(text(f"SELECT count(*) FROM {table} WHERE parent_id = :p"),
-                                    {"p": family.parent_id}).scalar()
-                for table in ("links", "parents", "read_marks", "preferences", "parent_settings", "outbox",
-                              "access_log")}
-    assert set(left.values()) == {0}
+    forgotten = (dict.fromkeys(tables, 0), {FORGOTTEN})  # the email in the store too: its key is gone
+    assert held() == forgotten
+    rebuild_projections("notices", database_url("notices"))
+    assert held() == forgotten
+    assert rpc.notices.export(family.parent_id)["account"] is None
 
 
 def test_rebuilding_the_read_models_mails_nobody(notices, rpc, amqp_url, database_url, database):
