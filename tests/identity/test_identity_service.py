@@ -11,6 +11,8 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from contracts.fields import FORGOTTEN
+from servicekit import store
 from servicekit.errors import Conflict, DomainError, NotFound, TooManyAttempts
 from services.identity import domain
 from services.identity.service import IdentityService
@@ -441,7 +443,13 @@ def test_the_parents_read_model_is_rebuilt_from_the_store(identity, rpc, mailbox
         with identity_db.connect() as conn:
             return sorted(conn.execute(text("SELECT parent_id, email, locale FROM parents")).all())
 
+    def stored() -> set:
+        with identity_db.connect() as conn:
+            return {e.data["email"] for chunk in store.read_all(conn) for e in chunk if e.type == "ParentVerified"}
+
     before = parents()
     assert kept in {row.email for row in before} and closed not in {row.email for row in before}
+    # The closed account's email is still in its event, sealed under a key that is gone.
+    assert kept in stored() and closed not in stored() and FORGOTTEN in stored()
     assert rebuild_projections("identity", database_url("identity"))["events"] >= 3
     assert parents() == before
