@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from contracts import trust
 from tests.deploy.conftest import K8S, of_kind
 
 KUBERNETES_VERSION = "1.33.0"
@@ -104,7 +105,7 @@ def test_custom_resources_match_the_operators_schemas(rendered):
     custom = [o for o in rendered if (o["apiVersion"], o["kind"]) in VALIDATORS]
     assert {o["kind"] for o in custom} == {"RabbitmqCluster", "Cluster", "ScheduledBackup", "Keycloak",
                                           "KeycloakRealmImport", "ServiceMonitor", "PodMonitor", "PrometheusRule",
-                                          "ScaledObject", "TriggerAuthentication"}
+                                          "ScaledObject", "TriggerAuthentication", "User", "Permission"}
     for obj in custom:
         errors = [f"{'.'.join(map(str, e.path))}: {e.message}"
                   for e in VALIDATORS[(obj["apiVersion"], obj["kind"])].iter_errors(obj)]
@@ -124,6 +125,30 @@ def test_the_crd_check_rejects_a_placeholder_where_the_realm_wants_a_boolean(ren
     realm_import["spec"]["realm"]["identityProviders"][0]["enabled"] = "${PORTAL_GOOGLE_LOGIN_ENABLED:false}"
     errors = list(VALIDATORS[("k8s.keycloak.org/v2alpha1", "KeycloakRealmImport")].iter_errors(realm_import))
     assert [list(e.path) for e in errors] == [["spec", "realm", "identityProviders", 0, "enabled"]]
+
+
+def test_the_crd_check_rejects_a_permission_without_its_vhost(rendered):
+    permission = copy.deepcopy(of_kind(rendered, "Permission")[0])
+    del permission["spec"]["vhost"]
+    assert list(VALIDATORS[("rabbitmq.com/v1beta1", "Permission")].iter_errors(permission))
+
+
+def test_every_portal_process_has_its_broker_user_with_the_permissions_of_the_trust_table(rendered):
+    """contracts/trust.py says who may say what; the cluster's users and permissions are those, and
+    each Deployment connects as its own user, never as the operator's default user."""
+    users = {u["metadata"]["name"]: u for u in of_kind(rendered, "User")}
+    permissions = {p["spec"]["userReference"]["name"]: p for p in of_kind(rendered, "Permission")}
+    for user in trust.users():
+        name = f"portal-broker-{user}"
+        # The imported Secret holds `username: <user>`, the name consumers check in user_id.
+        assert users[name]["spec"]["importCredentialsSecret"]["name"] == name
+        assert permissions[name]["spec"]["permissions"] == trust.permissions(user), user
+        assert permissions[name]["spec"]["vhost"] == "/"
+        deployment = next(d for d in of_kind(rendered, "Deployment") if d["metadata"]["name"] == f"portal-{user}")
+        env = {e["name"]: e for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+        for key in ("PORTAL_AMQP_USERNAME", "PORTAL_AMQP_PASSWORD"):
+            assert env[key]["valueFrom"]["secretKeyRef"]["name"] == name, (user, key)
+    assert set(users) == set(permissions) == {f"portal-broker-{u}" for u in trust.users()}
 
 
 def test_every_object_has_a_schema(rendered):
