@@ -254,6 +254,23 @@ class EventStream(Entrypoint):
             self.metrics.event_handling.labels(self.source).observe(time.perf_counter() - batch.started)
             self._count(batch.parsed, applied)
         channel.basic_ack(batch.messages[-1].delivery_tag, multiple=True)
+        if batch.done is not None:
+            self._forget_dead_letters([e.data["parent_id"] for e in applied or () if e.type == "ParentAccountClosed"])
+
+    def _forget_dead_letters(self, parent_ids: list[str]) -> None:
+        """Law 25: once the service has applied a closed account's closure, its dead letters
+        naming the parent go too."""
+        if not parent_ids:
+            return
+        from .deadletters import forget  # which reads the queues this module declares
+
+        channel = self._connection.channel()
+        try:
+            removed = forget(channel, self.container.service_name, parent_ids)
+        finally:
+            channel.close()
+        if removed:
+            log.info("%d dead letters of a closed account removed from %s", removed, self.dead_letters)
 
     def _count(self, parsed, applied) -> None:
         applied_ids = {e.id for e in applied or ()}

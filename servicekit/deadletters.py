@@ -1,4 +1,5 @@
-"""Look at a service's dead letters and send chosen ones back, after a fix."""
+"""Look at a service's dead letters and send chosen ones back, after a fix; forget those that name
+a closed account's parent."""
 from __future__ import annotations
 
 from kombu import Connection
@@ -58,3 +59,17 @@ def replay(amqp_url: str, service: str, event_ids: set[str] | None) -> list[str]
                 replayed.append(letter["event_id"])
         channel.close()
     return replayed
+
+
+def forget(channel, service: str, parent_ids: list[str]) -> int:
+    """Law 25: remove the dead letters whose body names one of ``parent_ids`` (the event as it
+    came, with its plain values); the others stay, given back unchanged when ``channel`` closes.
+    Returns how many were removed."""
+    names = [p.encode() for p in parent_ids]
+    removed = 0
+    for message in _each(channel, service):
+        body = message.body if isinstance(message.body, bytes) else str(message.body).encode()
+        if any(name in body for name in names):
+            channel.basic_ack(message.delivery_tag)
+            removed += 1
+    return removed

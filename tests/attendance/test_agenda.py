@@ -16,7 +16,7 @@ from services.attendance import agenda
 from scripts.school_calendar import around, current_year, last_school_day, next_school_day
 from services.attendance.domain import SchoolCalendar, school_today
 from services.attendance.service import AttendanceService
-from servicekit import deadletters
+from servicekit import deadletters, store
 from servicekit.errors import DomainError, NotFound
 from tests.support import eventually, publish
 
@@ -212,11 +212,12 @@ def test_a_justification_carries_a_document_the_school_system_fetches(rpc, amqp_
         "reason_code": "MAL", "document": {"content_type": "application/pdf",
                                            "content_base64": base64.b64encode(PDF).decode()}})
     engine = create_engine(database_url("attendance"))
+    # The event's document_ref is personal: read through the store, which opens it.
     with engine.connect() as conn:
-        motivated = conn.execute(text("SELECT data FROM events WHERE type = 'AbsenceMotivated' "
-                                      "AND data->>'absence_id' = :a"), {"a": absence_id}).scalar()
+        motivated = next(e for e in store.load_stream(conn, child)
+                         if e.type == "AbsenceMotivated" and e.data["absence_id"] == absence_id)
     engine.dispose()
-    fetched = rpc.attendance.fetch_document(motivated["document_ref"])
+    fetched = rpc.attendance.fetch_document(motivated.data["document_ref"])
     assert base64.b64decode(fetched["content_base64"]) == PDF
     assert (fetched["content_type"], fetched["size_bytes"], fetched["absence_id"]) == (
         "application/pdf", len(PDF), absence_id)

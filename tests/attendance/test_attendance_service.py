@@ -275,3 +275,26 @@ def test_a_closed_account_is_forgotten_and_a_rebuild_after_it_still_works(rpc, a
     rebuilt = held()
     engine.dispose()
     assert rebuilt == forgotten
+
+
+def test_a_closed_accounts_dead_letters_go_and_the_others_stay(rpc, amqp_url, family):
+    parent, child = family
+    other = str(uuid.uuid4())
+    bad = {}
+    for who in (parent, other):  # a link event the contract refuses (an empty school), naming who
+        envelope = link_event("ChildLinked", who, child).to_dict()
+        envelope["data"]["school_id"] = ""
+        bad[who] = envelope["id"]
+        with Connection(amqp_url) as connection:
+            exchange = Exchange("linking.events", "topic", durable=True)
+            connection.Producer().publish(json.dumps(envelope), exchange=exchange, routing_key="ChildLinked",
+                                          content_type="application/json", message_id=envelope["id"],
+                                          declare=[exchange])
+
+    def dead() -> set:
+        return {letter["event_id"] for letter in deadletters.peek(amqp_url, "attendance")} & set(bad.values())
+
+    eventually(lambda: dead() == set(bad.values()))
+    publish([Envelope.new("ParentAccountClosed", "identity", parent, {"parent_id": parent}, "close-test")], amqp_url)
+    eventually(lambda: not linked(rpc, parent, child))
+    assert eventually(lambda: dead() == {bad[other]})
