@@ -10,7 +10,7 @@ from scripts.school_calendar import next_school_day
 from services.attendance.service import AttendanceService
 from services.linking.service import LinkingService
 from tests.gateway.stack import absence, child_events, linked_family, parent_verified, publish, request, school_events
-from tests.support import eventually
+from tests.support import eventually, user_url
 
 pytestmark = pytest.mark.school_clock
 
@@ -142,6 +142,25 @@ def test_a_school_recorded_absence_reaches_the_open_stream(family, amqp_url):
     # ... and the page that refreshes its tile finds the absence
     eventually(lambda: any(a["absence_id"] == event.data["absence_id"] for a in request(
         gateway.url, "GET", f"{API}/children/{STUDENT}/absences", token_a)[2]["absences"]))
+
+
+def test_the_live_feed_believes_only_the_board_that_owns_the_child(family, amqp_url):
+    import amqp
+    from kombu import Connection
+
+    import contracts
+
+    gateway, token_a, _ = family
+    stream = _open_stream(gateway.url, token_a)
+    forged, genuine = absence(STUDENT, SCHOOL), absence(STUDENT, SCHOOL)
+    # Another board's school system announces an absence of this child: the page must not hear it.
+    with Connection(user_url(amqp_url, "sis.css-gw-other")) as connection:
+        exchange, routing_key, properties = contracts.message_properties(forged, "sis.css-gw-other")
+        headers = properties.pop("headers")
+        connection.default_channel.basic_publish(
+            amqp.Message(forged.to_json(), application_headers=headers, **properties), exchange, routing_key)
+    publish([genuine], amqp_url)  # then the child's own board: what the page hears first
+    assert _next_event(stream, "AbsenceRecorded", timeout=10)["id"] == genuine.id
 
 
 def _open_stream(base: str, token: str):
