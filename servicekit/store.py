@@ -18,13 +18,16 @@ from types import SimpleNamespace
 
 from sqlalchemy import (
     BigInteger, Column, DateTime, Identity, Index, Integer, MetaData, Table, Text, UniqueConstraint,
-    Uuid, func, select, text,
+    Uuid, func, select, text, tuple_,
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+import contracts
 from contracts import Envelope
+from contracts.fields import FORGOTTEN
+from contracts.registry import personal_fields
 from contracts.replay import load_stored
 
 from . import shredding
@@ -188,6 +191,32 @@ def admit(conn: Connection, incoming: Iterable[Envelope]) -> list[Envelope]:
     any_forgotten = None in found.values()
     return [dataclasses.replace(e, data=shredding.forgotten(e.type, e.version, e.data, found)) if any_forgotten else e
             for e in batch if e.id in fresh]
+
+
+def seal_plain(conn: Connection, chunk: int = 1000) -> int:
+    """Seal the personal fields that events stored before crypto-shredding hold plain (the kit's
+    migration runs it once); returns how many events it sealed. A plain value is one that is
+    neither sealed (a dict), null nor the forgotten marker."""
+    kinds = [key for key in contracts.SCHEMAS if personal_fields(*key)]
+    last, count = 0, 0
+    while True:
+        rows = conn.execute(
+            select(events.c.position, events.c.event_id, events.c.type, events.c.version, events.c.data)
+            .where(events.c.position > last, tuple_(events.c.type, events.c.version).in_(kinds))
+            .order_by(events.c.position).limit(chunk)
+        ).all()
+        if not rows:
+            return count
+        last = rows[-1].position
+        plain = [row for row in rows if any(not isinstance(row.data.get(name), dict) and row.data.get(name) is not None
+                                            and row.data.get(name) != FORGOTTEN
+                                            for name in personal_fields(row.type, row.version))]
+        found = shredding.keys(conn, (p for row in plain for p in shredding.persons(row.type, row.version, row.data)),
+                               create=True)
+        for row in plain:
+            conn.execute(events.update().where(events.c.position == row.position).values(
+                data=shredding.seal(str(row.event_id), row.type, row.version, row.data, found)))
+        count += len(plain)
 
 
 def read_all(conn: Connection, chunk: int = 5000) -> Iterator[list[Envelope]]:

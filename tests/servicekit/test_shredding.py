@@ -122,3 +122,20 @@ def test_a_sealed_value_copied_into_another_event_does_not_open(engine):
         with pytest.raises(ValueError, match="does not open"):
             replayed(conn, other)
         conn.rollback()
+
+
+def test_events_stored_plain_before_shredding_are_sealed_by_the_kits_migration(engine):
+    parent, student, enrolled, verified, declared = family()
+    with engine.begin() as conn:
+        store.admit(conn, [enrolled, verified])
+        # As a store written before crypto-shredding holds them: the wire values themselves.
+        for envelope in (enrolled, verified):
+            conn.execute(store.events.update().where(store.events.c.event_id == uuid.UUID(envelope.id))
+                         .values(data=envelope.wire_data()))
+        assert verified.data["email"] in stored_text(conn, enrolled, verified)
+        assert store.seal_plain(conn) == 2
+        raw = stored_text(conn, enrolled, verified)
+        back = replayed(conn, enrolled, verified)
+        assert store.seal_plain(conn) == 0  # once
+    assert verified.data["email"] not in raw and enrolled.data["last_name"] not in raw
+    assert back == {e.id: e.data for e in (enrolled, verified)}
