@@ -2,7 +2,7 @@
 would publish them, so that a local portal has living children to show.
 
     python scripts/demo_school.py [--out FILE] [--today YYYY-MM-DD] [--seed N]
-    python scripts/demo_school.py | python -m contracts.publish -
+    (scripts/demo.py publishes them, each board's in the name of its own school system)
 
 Writes JSON lines of `sis` events (full envelopes, each validated with `contracts.parse`):
 2 boards, 5 schools (primary and secondary), the calendars of last, this and next school year

@@ -96,6 +96,24 @@ def test_rabbitmq_has_the_portal_administrator_and_no_guest():
             conn.connect()
 
 
+def test_rabbitmq_has_each_portal_processes_user_with_its_permissions_only():
+    """scripts/servers.sh gives each service, the gateway and each demo board its broker user,
+    with the permissions of contracts/trust.py; each connects with the password the processes
+    derive (servicekit.config.as_user)."""
+    from contracts import trust
+    from scripts.demo_school import BOARDS
+    from servicekit.config import as_user
+
+    vhost = os.environ["PORTAL_AMQP_VHOST"]
+    users = {user["name"]: user for user in rabbit_api("users")}
+    for user in trust.users() + [trust.school_user(board["id"]) for board in BOARDS]:
+        assert users[user]["tags"] in ([], ""), user  # no management rights
+        granted = rabbit_api(f"permissions/{urllib.parse.quote(vhost, safe='')}/{urllib.parse.quote(user, safe='')}")
+        assert {k: granted[k] for k in ("configure", "write", "read")} == trust.permissions(user), user
+        with Connection(as_user(f"{os.environ['PORTAL_AMQP_URL_BASE']}/{vhost}", user), connect_timeout=10) as conn:
+            conn.connect()
+
+
 def test_rabbitmq_metrics_are_served_for_prometheus():
     url = f"http://127.0.0.1:{os.environ['PORTAL_RABBIT_PROMETHEUS_PORT']}/metrics"
     with urllib.request.urlopen(url, timeout=30) as answer:
