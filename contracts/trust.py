@@ -30,7 +30,7 @@ def board_of(envelope) -> str | None:
     """The board a school event is about (the org part of its owner ids), or None when it names
     none or several."""
     boards = {name if field.startswith("org") else name.split(".", 1)[0]
-              for field, name in owner_ids(envelope.wire_data())}
+              for field, name in owner_ids(envelope.data)}
     return boards.pop() if len(boards) == 1 else None
 
 
@@ -43,7 +43,7 @@ def refusal(user: str | None, envelope) -> str | None:
     if not user.startswith(SCHOOL_USER_PREFIX):
         return f"user {user} may not speak for {SCHOOL_SYSTEM}"
     board = user[len(SCHOOL_USER_PREFIX):]
-    owners = owner_ids(envelope.wire_data())
+    owners = owner_ids(envelope.data)
     if not owners:
         return "the event names no student, school or board"
     for field, name in owners:
@@ -53,7 +53,7 @@ def refusal(user: str | None, envelope) -> str | None:
 
 
 def owner_ids(data) -> list[tuple[str, str]]:
-    """(field, id) of every student, school and board id in ``data`` (wire form), nested ones too."""
+    """(field, id) of every student, school and board id in an event's ``data``, nested ones too."""
     found = []
     if isinstance(data, dict):
         for key, value in data.items():
