@@ -1,7 +1,7 @@
 # Portail Parents on one machine. `make run` to use it, `make test` to prove it, `make stop` after.
 SHELL := /bin/bash
 .DEFAULT_GOAL := run
-.PHONY: run test bench stop setup servers status
+.PHONY: run cluster test test-cluster bench stop setup servers status
 
 # Test selection and options, e.g. `make test TESTS=tests/test_local_servers.py`.
 TESTS ?= tests
@@ -9,6 +9,10 @@ PYTEST_OPTIONS ?= -q -rfE
 
 run:
 	@bash scripts/run.sh
+
+# The same portal clustered on loopback ports of its own (scripts/cluster.sh), beside `make run`.
+cluster: servers
+	@bash scripts/cluster.sh start
 
 setup:
 	@bash scripts/setup.sh
@@ -31,6 +35,12 @@ test: servers
 		status=$$?; [ $$status -eq 0 ] || [ $$status -eq 5 ] || exit $$status; \
 	done
 
+# The fault tests on the cluster (tests/faults/cluster, marked cluster, left out of `make test`):
+# they start the cluster when it does not run, and remove it after; -s shows what each sent,
+# what arrived, what was lost or duplicated.
+test-cluster: servers
+	@. scripts/env.sh && "$$PORTAL_VENV/bin/python" -m pytest tests/faults/cluster $(PYTEST_OPTIONS) -s -m cluster
+
 bench: servers
 	@if [ -f bench/__main__.py ]; then \
 		. scripts/env.sh && "$$PORTAL_VENV/bin/python" -m bench; \
@@ -39,4 +49,5 @@ bench: servers
 	fi
 
 stop:
+	@bash scripts/cluster.sh stop
 	@bash scripts/stop.sh

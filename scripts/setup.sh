@@ -13,8 +13,9 @@ mkdir -p "$PORTAL_CACHE_DIR" "$PORTAL_STATE_DIR/logs"
 # --- Debian packages -------------------------------------------------------------------------
 # fonts-dejavu-core: the font embedded in the PDFs the gateway makes (gateway/documents.py).
 # mmdebstrap, podman, buildah, runc, docker-registry: the image built here (deploy/container/build-image.sh).
+# haproxy: the balancer of `make cluster` (scripts/cluster.sh).
 packages=(rabbitmq-server postgresql-15 chromium prometheus maven python3-venv curl unzip fonts-dejavu-core
-          mmdebstrap podman buildah runc docker-registry)
+          mmdebstrap podman buildah runc docker-registry haproxy)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' \

@@ -21,7 +21,7 @@ import psycopg
 from eventlet.green import select
 from kombu import Connection
 from nameko.extensions import DependencyProvider
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 import contracts
 
@@ -106,8 +106,10 @@ class Relay(DependencyProvider):
 
     def _listen(self) -> psycopg.Connection:
         """A connection of its own that hears this database's commits of new own events."""
-        url = make_url(self.container.config["DATABASE_URL"]).set(drivername="postgresql")
-        listener = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True, connect_timeout=5)
+        # The engine's own connection arguments: a URL of several hosts (a primary and its
+        # replicas, target_session_attrs=read-write) reaches the same server as the engine.
+        _, arguments = self.engine.dialect.create_connect_args(self.engine.url)
+        listener = psycopg.connect(**arguments, autocommit=True, connect_timeout=5)
         listener.execute(f"LISTEN {store.OWN_EVENTS_CHANNEL}")
         return listener
 
