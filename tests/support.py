@@ -76,6 +76,12 @@ _nodes: dict[int, dict] = {}  # AMQP port -> the settings of its node, for the v
 _granted: set[tuple[str, str]] = set()  # (vhost URL, user) given its permissions by this process
 
 
+def use_node(amqp_url: str, env) -> None:
+    """Grant users on ``amqp_url``'s port through the management API of ``env`` (another broker
+    than the local servers', e.g. the cluster of ``make cluster``)."""
+    _nodes[urlsplit(amqp_url).port] = env
+
+
 def user_url(amqp_url: str, user: str) -> str:
     """``amqp_url`` in the name of broker user ``user`` (a service, the gateway, a board's school
     system ``sis.<org>``, or a test's own service), which gets its permissions there first."""

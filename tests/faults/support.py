@@ -108,14 +108,15 @@ class ServiceProcess:
 
 
 def absences(count: int, tag: str, students: int = 500) -> list[Envelope]:
-    """``count`` distinct absences of one school, spread over ``students`` children."""
+    """``count`` distinct absences of one school, spread over ``students`` children, all of one
+    board (css-faults), whose school system publishes them."""
     template = contracts.parse((EXAMPLES / "AbsenceRecorded.json").read_text())
     burst = []
     for n in range(count):
         student = f"css-faults.{tag}-{n % students}"
         burst.append(dataclasses.replace(
             template, id=str(uuid.uuid4()), subject=student, correlation_id=f"faults-{tag}",
-            data={**template.data, "absence_id": f"{tag}-{n}", "student_id": student}))
+            data={**template.data, "absence_id": f"{tag}-{n}", "student_id": student, "school_id": "css-faults.ecole"}))
     return burst
 
 
@@ -239,19 +240,30 @@ class ReadinessWatch:
         return [status for at, status in self.seen if start <= at <= end]
 
 
-def absence_rows(database_url: str) -> int:
+def _of_tag(tag: str | None) -> tuple[str, dict]:
+    """The condition on ``absences`` that keeps the absences of ``absences(count, tag)`` only (all
+    of them without a tag: a database of the test's own), and its parameters."""
+    return ("WHERE absence_id LIKE :prefix", {"prefix": f"{tag}-%"}) if tag else ("", {})
+
+
+def absence_rows(database_url: str, tag: str | None = None) -> int:
     """How many absences the service's projection holds (cheap enough to poll)."""
     engine = create_engine(database_url, poolclass=NullPool)
+    where, parameters = _of_tag(tag)
     with engine.connect() as conn:
-        return conn.execute(text("SELECT count(*) FROM absences")).scalar_one()
+        return conn.execute(text(f"SELECT count(*) FROM absences {where}"), parameters).scalar_one()
 
 
-def projection_tally(database_url: str) -> dict:
+def projection_tally(database_url: str, tag: str | None = None) -> dict:
     """What the service holds of the school's events: store rows, distinct ids, projection rows."""
     engine = create_engine(database_url, poolclass=NullPool)
+    where, parameters = _of_tag(tag)
     with engine.connect() as conn:
-        ids = [str(row[0]) for row in conn.execute(text("SELECT event_id FROM events WHERE source = 'sis'"))]
-        rows = conn.execute(text("SELECT count(*) FROM absences")).scalar_one()
+        ids = [str(row[0]) for row in conn.execute(
+            text("SELECT event_id FROM events WHERE source = 'sis'"
+                 + (" AND correlation_id = :correlation" if tag else "")),
+            {"correlation": f"faults-{tag}"} if tag else {})]
+        rows = conn.execute(text(f"SELECT count(*) FROM absences {where}"), parameters).scalar_one()
     return {"store_rows": len(ids), "distinct_ids": len(set(ids)), "absence_rows": rows, "ids": set(ids)}
 
 
@@ -264,18 +276,29 @@ def count_effects(database_url: str) -> None:
     forbids them.)"""
     engine = create_engine(database_url, poolclass=NullPool)
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE test_effects (absence_id text NOT NULL)"))
-        conn.execute(text("CREATE FUNCTION test_count_effect() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        conn.execute(text("CREATE TABLE IF NOT EXISTS test_effects (absence_id text NOT NULL)"))
+        conn.execute(text("CREATE OR REPLACE FUNCTION test_count_effect() RETURNS trigger LANGUAGE plpgsql AS $$ "
                           "BEGIN INSERT INTO test_effects VALUES (NEW.absence_id); RETURN NEW; END $$"))
-        conn.execute(text("CREATE TRIGGER test_count_effect BEFORE INSERT ON absences "
+        conn.execute(text("CREATE OR REPLACE TRIGGER test_count_effect BEFORE INSERT ON absences "
                           "FOR EACH ROW EXECUTE FUNCTION test_count_effect()"))
 
 
-def effects(database_url: str) -> dict:
+def stop_counting_effects(database_url: str) -> None:
+    """Remove what ``count_effects`` added (from a database the test shares with others)."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text("DROP TRIGGER IF EXISTS test_count_effect ON absences"))
+        conn.execute(text("DROP FUNCTION IF EXISTS test_count_effect()"))
+        conn.execute(text("DROP TABLE IF EXISTS test_effects"))
+
+
+def effects(database_url: str, tag: str | None = None) -> dict:
     """What ``count_effects`` counted: rows written, and distinct absences among them."""
     engine = create_engine(database_url, poolclass=NullPool)
+    where, parameters = _of_tag(tag)
     with engine.connect() as conn:
-        written, distinct = conn.execute(text("SELECT count(*), count(DISTINCT absence_id) FROM test_effects")).one()
+        written, distinct = conn.execute(
+            text(f"SELECT count(*), count(DISTINCT absence_id) FROM test_effects {where}"), parameters).one()
     return {"written": written, "absences": distinct}
 
 
