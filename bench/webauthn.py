@@ -58,17 +58,18 @@ class Passkey:
                 "transports": ["internal"]}
         return {"type": PASSKEY, "userLabel": label, "credentialData": json.dumps(data), "secretData": "{}"}
 
-    def answer(self, page: str, user_id: str, origin: str) -> tuple[str, dict]:
+    def answer(self, page: str, user_id: str, origin: str, verified: bool = True) -> tuple[str, dict]:
         """The login page's passkey form: where it posts, and what, once the device has checked the
-        parent (user verified). ``origin`` is the page's (scheme, host and port Keycloak is reached at).
-        The counter stays 0, as synced passkeys send it."""
+        parent (``verified``: else only their presence, as a bare security key). ``origin`` is the
+        page's (scheme, host and port Keycloak is reached at). The counter stays 0, as synced
+        passkeys send it."""
         action, challenge, rp_id = ACTION.search(page), CHALLENGE.search(page), RP_ID.search(page)
         if not (action and challenge and rp_id):
             raise NoPasskeyForm(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))[:400])
         client_data = json.dumps({"type": "webauthn.get", "challenge": challenge.group(1), "origin": origin,
                                   "crossOrigin": False}, separators=(",", ":")).encode()
         authenticator_data = (hashlib.sha256(rp_id.group(1).encode()).digest()
-                              + bytes([USER_PRESENT | USER_VERIFIED]) + (0).to_bytes(4, "big"))
+                              + bytes([USER_PRESENT | (USER_VERIFIED if verified else 0)]) + (0).to_bytes(4, "big"))
         signature = self.key.sign(authenticator_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
         return html.unescape(action.group(1)), {
             "clientDataJSON": b64url(client_data), "authenticatorData": b64url(authenticator_data),

@@ -84,11 +84,11 @@ class Browser:
     def login(self, email: str, password: str) -> dict:
         return self.tokens(self.submit(self.start(), username=email, password=password))
 
-    def login_with_passkey(self, passkey, user_id: str) -> dict:
+    def login_with_passkey(self, passkey, user_id: str, verified: bool = True) -> dict:
         """Sign in with a passkey (bench/webauthn.py's software authenticator) from the login page,
         as its « Se connecter avec une clé d'accès » does. The browser must reach Keycloak at a host
         name (WebAuthn refuses an IP address): http://localhost:8180."""
-        action, fields = passkey.answer(self.start().text, user_id, self.keycloak_url)
+        action, fields = passkey.answer(self.start().text, user_id, self.keycloak_url, verified)
         return self.tokens(self.follow(self.session.post(action, data=fields, allow_redirects=False, timeout=20)))
 
     def refresh(self, refresh_token: str) -> requests.Response:

@@ -130,6 +130,9 @@ def test_no_second_factor_after_a_passkey(identity, rpc, mailbox, keycloak_admin
     assert 'name="otp"' in step.text
 
     assert browser(portal_env).login_with_passkey(passkey, parent_id)["access_token"]
+    # That is only so because the device checked the parent: a key that did not is refused.
+    with pytest.raises(LoginFailed):
+        browser(portal_env).login_with_passkey(passkey, parent_id, verified=False)
 
 
 def test_another_parent_s_passkey_does_not_sign_in_as_this_one(identity, rpc, mailbox, keycloak_admin, portal_env):
