@@ -21,12 +21,16 @@ from .app import Gateway, Settings  # noqa: E402
 MAX_CONNECTIONS = 5000  # open event streams and API requests, each one green thread
 
 
+def realm_url_from_env() -> str:
+    """Keycloak's own address of the realm (PORTAL_KEYCLOAK_URL, in-cluster in Kubernetes)."""
+    keycloak = os.environ.get("PORTAL_KEYCLOAK_URL", "http://127.0.0.1:8180").rstrip("/")
+    return f"{keycloak}/realms/{os.environ.get('PORTAL_KEYCLOAK_REALM', 'portal')}"
+
+
 def keys_url_from_env() -> str:
     """Where the realm's signing keys are fetched: PORTAL_TOKEN_JWKS_URL, else Keycloak's own
-    address (PORTAL_KEYCLOAK_URL, in-cluster in Kubernetes), never the public issuer's host."""
-    keycloak = os.environ.get("PORTAL_KEYCLOAK_URL", "http://127.0.0.1:8180").rstrip("/")
-    realm = os.environ.get("PORTAL_KEYCLOAK_REALM", "portal")
-    return os.environ.get("PORTAL_TOKEN_JWKS_URL") or f"{keycloak}/realms/{realm}/protocol/openid-connect/certs"
+    address, never the public issuer's host."""
+    return os.environ.get("PORTAL_TOKEN_JWKS_URL") or f"{realm_url_from_env()}/protocol/openid-connect/certs"
 
 
 def settings_from_env() -> Settings:
@@ -43,6 +47,9 @@ def settings_from_env() -> Settings:
         web_dist=dist,
         tile_deadline=float(os.environ.get("PORTAL_TILE_DEADLINE", "0.3")),
         trusted_proxies=int(os.environ.get("PORTAL_TRUSTED_PROXIES", "0")),
+        # Sessions are checked at Keycloak's own address too (the public host in forwarded headers).
+        userinfo_url=os.environ.get("PORTAL_TOKEN_USERINFO_URL")
+        or f"{realm_url_from_env()}/protocol/openid-connect/userinfo",
     )
 
 

@@ -22,6 +22,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from servicekit import logs, schooltime
+from servicekit.tokens import SessionCheck
 
 from . import openapi
 from .auth import Auth
@@ -52,17 +53,21 @@ class Settings:
     tile_deadline: float = 0.3
     rpc_timeout: float = 5.0
     trusted_proxies: int = 0  # proxies in front of the gateway that append to X-Forwarded-For
+    # Where the session check asks Keycloak (servicekit.tokens.SessionCheck); by default the
+    # issuer's userinfo endpoint.
+    userinfo_url: str | None = None
 
 
 class Gateway:
-    def __init__(self, settings: Settings, verifier, rpc: RpcClient | None = None):
+    def __init__(self, settings: Settings, verifier, rpc: RpcClient | None = None, sessions=None):
         self.settings = settings
         self.metrics = metrics()
         self.rpc = rpc or RpcClient(settings.amqp_url, timeout=settings.rpc_timeout)
         self.links = LinkCache(self.rpc)
         self.live = LiveHub(settings.amqp_url, on_link_change=self._link_changed, metrics=self.metrics)
         self.catalogue = Catalogue()
-        self.auth = Auth(verifier, self.links)
+        self.auth = Auth(verifier, self.links, sessions or SessionCheck(
+            settings.userinfo_url or f"{settings.issuer}/protocol/openid-connect/userinfo", settings.issuer))
         self.calls = Calls(self.rpc, self.auth, self.links, self.catalogue, settings.trusted_proxies)
         self.compositions = Compositions(self.rpc, self.links, self.metrics, settings.tile_deadline)
         # Endpoints: a route of the table, or a handler(request, values, correlation_id).
@@ -144,13 +149,13 @@ class Gateway:
         return json_response(self.compositions.family(parent_id, correlation_id))
 
     def _export(self, request: Request, values: dict, correlation_id: str) -> Response:
-        parent_id, _ = self.auth.parent(request)
+        parent_id, _ = self.auth.parent(request, recent_login=True)
         return self.compositions.export(parent_id, correlation_id)
 
     def _events(self, request: Request, values: dict, correlation_id: str) -> Response:
         parent_id, claims = self.auth.parent(request)
         children = guarded(lambda: self.links.children(parent_id, correlation_id))
-        return event_stream(request, self.live, parent_id, children, claims)
+        return event_stream(request, self.live, parent_id, children, claims, lambda: self.auth.signed_in(request))
 
     def _calendar(self, request: Request, values: dict, correlation_id: str) -> Response:
         """The secret in the address is the credential (phone calendars)."""

@@ -34,7 +34,7 @@ class Calls:
         args: list = []
         options = {name: request.args[name] for name in route.query if name in request.args}
         if not route.public:
-            parent_id, _ = self.auth.parent(request)
+            parent_id, _ = self.auth.parent(request, route.recent_login)
             if route.parent_keyword:
                 options["parent_id"] = parent_id
             elif route.parent:

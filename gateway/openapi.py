@@ -67,7 +67,8 @@ TILE = {
     },
 }
 ERRORS = {
-    "400": "Malformed request", "401": "No valid token", "404": "Not found, or a child that is not the parent's",
+    "400": "Malformed request", "401": "No valid token, or its session ended",
+    "403": "A recent login is needed (log in again)", "404": "Not found, or a child that is not the parent's",
     "409": "Contradicts what is recorded", "422": "Invalid input (code and field say what)",
     "413": "Body longer than the route accepts", "429": "Too many attempts",
     "503": "The service did not answer in time",
@@ -90,8 +91,10 @@ def document(routes) -> dict:
             "stale": {"type": "array", "items": {"type": "string"}, "description": "tiles not fresh"}}},
         child=True)}
     paths["/family"] = {"get": _extra("What is new for every child, in one place", "family", {"type": "object"})}
-    paths["/me/export"] = {"get": _extra("Everything held on the parent and their children, as one JSON file",
-                                         "accounts", {"type": "object"})}
+    paths["/me/export"] = {"get": _extra(
+        "Everything held on the parent and their children, as one JSON file (a recent login)", "accounts",
+        {"type": "object"})}
+    paths["/me/export"]["get"]["responses"].update(_errors(["403"]))
     paths["/events"] = {"get": _extra(
         "Server-sent events about the parent's children (absences, results, statements, messages, links)",
         "live", {"type": "string"}, media="text/event-stream")}
@@ -196,7 +199,7 @@ def _errors(codes) -> dict:
 
 
 def _operation(route) -> dict:
-    codes = ROUTE_ERRORS + ([] if route.public else ["401"])
+    codes = ROUTE_ERRORS + ([] if route.public else ["401"]) + (["403"] if route.recent_login else [])
     operation = {
         "operationId": f"{route.method.lower()}{re.sub(r'[^A-Za-z0-9]+', '_', route.path)}",
         "summary": route.summary,

@@ -43,6 +43,7 @@ class Route:
     status: int = 200
     document: str | None = None  # answered as the PDF that ``documents.<document>`` makes of the answer
     max_body: int = MAX_BODY
+    recent_login: bool = False  # only for a login of the last minutes (gateway.auth.RECENT_LOGIN)
 
 
 def child(method, path, service, rpc, summary, tag, **kw) -> Route:
@@ -86,8 +87,8 @@ ROUTES = (
     Route("DELETE", "/me/passkeys/<passkey_id>", "identity", "remove_passkey", "Remove one passkey", "accounts",
           params=("passkey_id",)),
     Route("POST", "/me/closure", "identity", "close_account",
-          "Close the account (confirm with the email); every service forgets the parent", "accounts",
-          fields=("confirmation",)),
+          "Close the account (confirm with the email; a recent login); every service forgets the parent",
+          "accounts", fields=("confirmation",), recent_login=True),
     # Family and links (linking).
     Route("GET", "/organisations", "linking", "organisations",
           "School service centres and private schools, searchable and paginated", "family",

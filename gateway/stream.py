@@ -1,5 +1,5 @@
 """``/events``: a parent's open page as a server-sent event stream, fed by the live hub (``live``)
-with the news of the parent's children, until the token runs out."""
+with the news of the parent's children, until the token runs out or its session ends."""
 from __future__ import annotations
 
 import json
@@ -14,7 +14,10 @@ from .live import Child, LiveHub, TooManyStreams
 SSE_KEEPALIVE = 15.0
 
 
-def event_stream(request: Request, live: LiveHub, parent_id: str, children: list[dict], claims: dict) -> Response:
+def event_stream(request: Request, live: LiveHub, parent_id: str, children: list[dict], claims: dict,
+                 signed_in) -> Response:
+    """``signed_in()``: whether the token's session still lives, asked at each keep-alive and
+    before each event, so that an ended session closes the stream within ``SSE_KEEPALIVE``."""
     try:
         stream = live.open(parent_id, [Child(c["student_id"], c["school"]["id"], c["org"]["id"])
                                        for c in children])
@@ -27,8 +30,9 @@ def event_stream(request: Request, live: LiveHub, parent_id: str, children: list
         yield b"retry: 2000\n: open\n\n"
         while not stream.overflowed:
             remaining = ends_at - time.time()
-            if remaining <= 0:
-                # The token ran out: the client comes back with a fresh one.
+            if remaining <= 0 or not signed_in():
+                # The token ran out or its session ended: the client comes back with a fresh one,
+                # or is sent to log in.
                 yield b"event: session_expired\ndata: {}\n\n"
                 return
             try:

@@ -12,6 +12,10 @@ last fetch worked or failed (while Keycloak is out of reach, such a token gets t
 again, an ``OSError``, without another attempt). A token
 found good is remembered (by its digest) until it expires: a page of a dozen calls checks its
 signature once, not a dozen times.
+
+A good signature says nothing of the session since: ``SessionCheck`` asks Keycloak whether the
+token's session (its ``sid``) still lives, so that ending a session, a password reset or closing
+the account stops its tokens within seconds instead of at their expiry.
 """
 from __future__ import annotations
 
@@ -19,12 +23,17 @@ import hashlib
 import json
 import threading
 import time
+import logging
+import urllib.error
 import urllib.request
 from collections import OrderedDict
+from urllib.parse import urlsplit
 
 import jwt
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256"]
+
+log = logging.getLogger(__name__)
 
 
 class InvalidToken(Exception):
@@ -130,3 +139,65 @@ class TokenVerifier:
             except jwt.PyJWTError:
                 continue  # a key type this library cannot use (e.g. for encryption)
         return keys
+
+
+class SessionCheck:
+    """Whether the Keycloak session behind a token still lives, asked of the realm's userinfo
+    endpoint with the token itself (no credential of ours): Keycloak refuses there a token whose
+    session ended (logout, "end every session", a password reset, a deleted account).
+
+    The answer is kept ``ttl`` seconds per session, so a page of a dozen calls asks once and an
+    ended session is refused within ``ttl`` seconds.
+    While Keycloak cannot answer (down, slow, 5xx) the token's own checks stand for ``ttl``
+    seconds more: sign-in's outage does not stop parents already in, and revocation waits for
+    Keycloak or for the token's expiry, as it did before this check.
+
+    ``userinfo_url`` may be Keycloak's address inside a cluster while ``issuer`` is its public
+    one: Keycloak then checks the token's issuer against the address it is asked at, so the
+    request names the public host in the forwarded headers that Keycloak's proxy setting reads."""
+
+    def __init__(self, userinfo_url: str, issuer: str, ttl: float = 5, timeout: float = 2,
+                 remembered: int = 10_000):
+        self.userinfo_url = userinfo_url
+        self.ttl, self.timeout, self._remembered = ttl, timeout, remembered
+        self._headers = {"Accept": "application/json"}
+        public, asked = urlsplit(issuer), urlsplit(userinfo_url)
+        if public.netloc != asked.netloc:
+            self._headers.update({"X-Forwarded-Host": public.netloc, "X-Forwarded-Proto": public.scheme,
+                                  "X-Forwarded-Port": str(public.port or (443 if public.scheme == "https" else 80))})
+        self._known: OrderedDict[str, tuple[float, bool]] = OrderedDict()  # sid -> (until, alive)
+
+    def alive(self, token: str, claims: dict) -> bool:
+        sid = claims.get("sid")
+        if not isinstance(sid, str) or not sid:
+            return False  # a parent's token always names its session
+        known = self._known.get(sid)
+        now = time.monotonic()
+        if known is not None and known[0] > now:
+            self._known.move_to_end(sid)
+            return known[1]
+        if claims["exp"] <= time.time():
+            # In the verifier's leeway: Keycloak would refuse the token itself, not its session.
+            return known[1] if known is not None else True
+        alive = self._ask(token)
+        self._known[sid] = (now + self.ttl, alive)
+        self._known.move_to_end(sid)
+        if len(self._known) > self._remembered:
+            self._known.popitem(last=False)
+        return alive
+
+    def _ask(self, token: str) -> bool:
+        request = urllib.request.Request(self.userinfo_url, headers={**self._headers,
+                                                                     "Authorization": f"Bearer {token}"})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout):
+                return True
+        except urllib.error.HTTPError as refused:
+            if refused.code == 401:
+                return False
+            log.warning("session check: Keycloak answered %d; the token's own checks stand", refused.code)
+            return True
+        except OSError as exc:
+            log.warning("session check: Keycloak out of reach (%s); the token's own checks stand",
+                        type(exc).__name__)
+            return True

@@ -74,3 +74,39 @@ def test_the_gateway_reads_issuer_and_key_url_apart(monkeypatch):
     assert keys_url_from_env() == "http://portal-keycloak-service:8080/realms/portal/protocol/openid-connect/certs"
     monkeypatch.setenv("PORTAL_TOKEN_JWKS_URL", "http://keys.internal/certs")
     assert keys_url_from_env() == "http://keys.internal/certs"
+
+
+def test_sessions_are_checked_inside_the_cluster_in_the_public_issuers_name():
+    """Keycloak compares a token's issuer with the address it is asked at: the in-cluster userinfo
+    request names the public host in the forwarded headers that Keycloak's proxy setting reads."""
+    from servicekit.tokens import SessionCheck
+
+    seen, answer = [], {"status": 200}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            seen.append({k: self.headers.get(k) for k in ("X-Forwarded-Host", "X-Forwarded-Proto",
+                                                           "X-Forwarded-Port", "Authorization")})
+            self.send_response(answer["status"])
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/realms/portal/protocol/openid-connect/userinfo"
+        check = SessionCheck(url, PUBLIC_ISSUER, ttl=0)
+        claims = {"sid": "s-1", "exp": time.time() + 300}
+        assert check.alive("the-token", claims) is True
+        assert seen[0] == {"X-Forwarded-Host": "login.example.org", "X-Forwarded-Proto": "https",
+                           "X-Forwarded-Port": "443", "Authorization": "Bearer the-token"}
+        answer["status"] = 401  # the session ended
+        assert check.alive("the-token", claims) is False
+        assert check.alive("the-token", {"exp": time.time() + 300}) is False  # no session named
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -46,6 +46,13 @@ class MadeUpServices:
         return Answer({"is_linked": True, "children": []}.get(method, {"answered": method}))
 
 
+class SessionsLive:
+    """Every session still lives (no Keycloak here)."""
+
+    def alive(self, token, claims):
+        return True
+
+
 class Verifier:
     def verify(self, token):
         return {"sub": "parent-1"}
@@ -53,7 +60,7 @@ class Verifier:
 
 def _get(failing: dict, path: str):
     gateway = Gateway(Settings(amqp_url="amqp://unused", issuer="http://127.0.0.1/realms/portal"), Verifier(),
-                      rpc=MadeUpServices(failing))
+                      rpc=MadeUpServices(failing), sessions=SessionsLive())
     response = Client(gateway).get(f"/api/v1{path}", headers={"Authorization": "Bearer t"})
     return response.status_code, response.get_json()
 

@@ -14,7 +14,7 @@ from gateway.links import LinkCache
 from gateway.live import MAX_STREAMS_PER_PARENT
 from gateway.routes import MAX_BODY, MAX_JUSTIFICATION_BODY
 from services.attendance.agenda import MAX_DOCUMENT_BYTES
-from tests.gateway.test_cannot_answer import MadeUpServices
+from tests.gateway.test_cannot_answer import MadeUpServices, SessionsLive
 from tests.support import eventually
 
 STUDENT = "css-x.1234567"
@@ -38,7 +38,7 @@ class Unread:
 
 def _gateway() -> Gateway:
     return Gateway(Settings(amqp_url="amqp://unused", issuer="http://127.0.0.1/realms/portal"), TokenIsParent(),
-                   rpc=MadeUpServices({}))
+                   rpc=MadeUpServices({}), sessions=SessionsLive())
 
 
 def _client() -> Client:

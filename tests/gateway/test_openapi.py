@@ -5,12 +5,12 @@ from werkzeug.test import Client
 from gateway.app import Gateway, Settings
 from gateway.openapi import document
 from gateway.routes import ROUTES
-from tests.gateway.test_cannot_answer import MadeUpServices, Verifier
+from tests.gateway.test_cannot_answer import MadeUpServices, SessionsLive, Verifier
 
 
 def _client() -> Client:
     return Client(Gateway(Settings(amqp_url="amqp://unused", issuer="http://127.0.0.1/realms/portal"), Verifier(),
-                          rpc=MadeUpServices({})))
+                          rpc=MadeUpServices({}), sessions=SessionsLive()))
 
 
 def test_a_method_the_address_does_not_have_is_405_with_the_methods_it_has():
@@ -40,3 +40,9 @@ def test_parameters_and_bodies_come_from_the_services_schemas():
     inbox = next(p for p in paths["/inbox"]["get"]["parameters"] if p["name"] == "student_id")
     assert inbox["schema"] == {"type": "string", "minLength": 1, "maxLength": 64}
     assert "404" in paths["/me/sessions/{session_id}"]["delete"]["responses"]
+
+
+def test_closing_and_downloading_everything_say_they_may_ask_for_a_recent_login():
+    paths = document(ROUTES)["paths"]
+    assert "403" in paths["/me/closure"]["post"]["responses"] and "403" in paths["/me/export"]["get"]["responses"]
+    assert "403" not in paths["/me"]["get"]["responses"]

@@ -24,23 +24,29 @@ export async function api<T = any>(method: string, path: string, body?: unknown,
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (response.status === 401 && auth) {
-    // An expired session: log in again and come back to this very page.
+    // An expired or ended session: log in again and come back to this very page.
     await login();
   }
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) {
-    throw new ApiError(response.status, data?.code ?? "internal_error", data?.message ?? "", data?.field ?? null);
+    throw await refused(response.status, data);
   }
   return data as T;
+}
+
+/** The error of a refused call; a call that asks for a recent login sends the parent to log in
+ * again first, back to this page to do it once more. */
+async function refused(status: number, data: any): Promise<ApiError> {
+  if (status === 403 && data?.code === "recent_login_required") await login(undefined, true);
+  return new ApiError(status, data?.code ?? "internal_error", data?.message ?? "", data?.field ?? null);
 }
 
 export async function download(path: string, filename: string): Promise<void> {
   const bearer = await token();
   const response = await fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${bearer}`, "Accept-Language": lang } });
   if (!response.ok) {
-    const data = await response.json();
-    throw new ApiError(response.status, data.code, data.message, data.field ?? null);
+    throw await refused(response.status, await response.json());
   }
   const url = URL.createObjectURL(await response.blob());
   const link = document.createElement("a");

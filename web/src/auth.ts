@@ -51,10 +51,12 @@ export async function sessionId(): Promise<string | null> {
 /** Keycloak could not be reached to log in (its address is fetched before leaving the page). */
 export class SignInUnavailable extends Error {}
 
-/** To Keycloak, then back to ``back`` (by default the page the parent was on). */
-export async function login(back: string = location.pathname + location.search): Promise<void> {
+/** To Keycloak, then back to ``back`` (by default the page the parent was on). ``fresh``: the
+ * parent proves it is them again even when Keycloak still knows them (OIDC ``prompt=login``), as
+ * closing the account and downloading every datum ask. */
+export async function login(back: string = location.pathname + location.search, fresh = false): Promise<void> {
   try {
-    await users().signinRedirect({ state: back, ui_locales: lang });
+    await users().signinRedirect({ state: back, ui_locales: lang, ...(fresh ? { prompt: "login" } : {}) });
   } catch (error) {
     throw new SignInUnavailable(String(error));
   }
