@@ -11,11 +11,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from servicekit.children import Children
 from servicekit.projection import by_type, upsert_latest
 
-from .tables import agenda, closed_parents, days_off, guardians, links, messages, parents, resources, students
+from .tables import (
+    access_log, agenda, closed_parents, days_off, guardians, links, messages, parents, resources, students,
+)
 
 TABLES = [links, students, guardians, parents, closed_parents, messages, resources, agenda, days_off]
+
+# The links carry the board of each child (for audiences).
+children = Children(links, access_log, carried=("org_id",))
 
 
 def apply(conn: Connection, events: list) -> None:
@@ -31,13 +37,7 @@ def apply(conn: Connection, events: list) -> None:
     def of_open_accounts(event_type):
         return [e for e in groups.get(event_type, ()) if e.data["parent_id"] not in gone]
 
-    upsert_latest(conn, links, (
-        {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "school_id": e.data["school_id"],
-         "org_id": e.data["org_id"], "linked": True, "updated_at": e.time}
-        for e in of_open_accounts("ChildLinked")), ["parent_id", "student_id"])
-    upsert_latest(conn, links, (
-        {"parent_id": e.data["parent_id"], "student_id": e.data["student_id"], "linked": False, "updated_at": e.time}
-        for e in of_open_accounts("ChildUnlinked")), ["parent_id", "student_id"])
+    children.apply(conn, groups, closed=gone)
     upsert_latest(conn, parents, (
         {"parent_id": e.data["parent_id"], "email": e.data["email"].lower(), "locale": e.data["locale"],
          "updated_at": e.time}
@@ -46,7 +46,6 @@ def apply(conn: Connection, events: list) -> None:
         {"parent_id": e.data["parent_id"], "email": e.data["new_email"].lower(), "updated_at": e.time}
         for e in of_open_accounts("ParentEmailChanged")), ["parent_id"])
     if closed:
-        conn.execute(delete(links).where(links.c.parent_id.in_(closed)))
         conn.execute(delete(parents).where(parents.c.parent_id.in_(closed)))
 
     upsert_latest(conn, students, (

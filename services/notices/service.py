@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 from contracts import consumed_by
 from contracts.fields import Id
 from servicekit import errors, store
-from servicekit.children import ANY_CHILD, ID, Children, ParentSchema
+from servicekit.children import ANY_CHILD, ID, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -27,14 +27,19 @@ from servicekit.rpc import rpc
 from . import domain, feed, notifications, projections, tables, templates
 from . import unsubscribe as unsubscribe_tokens
 from .mail import MailNotSent, Postman
+from .projections import children
 from .tables import (
-    access_log, agenda, days_off, links, messages, outbox, parent_settings, parents, preferences, read_marks,
+    agenda, days_off, links, messages, outbox, parent_settings, parents, preferences, read_marks,
     resources, students,
 )
 
 log = logging.getLogger(__name__)
 
-children = Children(links, access_log)
+# The family as notices shows it: each linked child with the board, school and group mails and
+# messages are addressed to.
+FAMILY = (select(links.c.student_id, links.c.org_id, links.c.school_id, students.c.group)
+          .select_from(links.outerjoin(students, students.c.student_id == links.c.student_id))
+          .order_by(links.c.student_id))
 
 
 class VerificationCodeSchema(Schema):
@@ -283,17 +288,9 @@ class NoticesService:
 
     def _children(self, conn, parent_id: str, student_id: str | None, what: str | None) -> list[domain.Child]:
         """The parent's linked children (or the one asked for, refused like a child that does not
-        exist when it is not theirs); logs the read when ``what`` names one."""
-        query = (select(links.c.student_id, links.c.org_id, links.c.school_id, students.c.group)
-                 .select_from(links.outerjoin(students, students.c.student_id == links.c.student_id))
-                 .where(children.linked(parent_id)).order_by(links.c.student_id))
-        if student_id is not None:
-            children.link(conn, parent_id, student_id, what, field="student_id")
-            return [domain.Child(*row) for row in conn.execute(query.where(links.c.student_id == student_id)).all()]
-        found = [domain.Child(*row) for row in conn.execute(query).all()]
-        if what:
-            children.log(conn, parent_id, [c.student_id for c in found], what)
-        return found
+        exist when it is not theirs); logs the read when ``what`` names one (``Children.family``)."""
+        return [domain.Child(*row) for row in children.family(conn, FAMILY, parent_id, student_id, what,
+                                                                field="student_id")]
 
     @staticmethod
     def _new_feed_token(conn, parent_id: str) -> str:
