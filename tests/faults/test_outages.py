@@ -84,7 +84,7 @@ def asking_for_absences(amqp_url: str) -> str:
     rpc = RpcClient(amqp_url, timeout=30)  # as the gateway asks
     rpc.start()
     try:
-        rpc.call("attendance", "absences", "parent-outage", "css-outage.1234567")
+        rpc.call("attendance", "absences", str(uuid.uuid4()), "css-outage.1234567")
     except DomainError as refused:
         return refused.code
     finally:
