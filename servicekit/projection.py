@@ -14,7 +14,21 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import Table, text
 from sqlalchemy.engine import Connection
 
-from .store import batch_json
+from .store import admit, batch_json
+
+
+def take_in(db, events: list, *steps) -> list:
+    """How every service takes in a batch of events (its ``@event_stream`` entrypoint): in one
+    transaction, the events not seen before are admitted to the store, then each of ``steps``
+    (``step(conn, fresh)``: the projections first, then what the service does beyond them) runs
+    in turn. A step that raises, a domain rule an event breaks, rolls the batch back; the consumer
+    retries it event by event and dead-letters that one event with the reason while the others go
+    through. Returns the fresh events."""
+    with db.begin() as conn:
+        fresh = admit(conn, events)
+        for step in steps:
+            step(conn, fresh)
+    return fresh
 
 
 def upsert_latest(

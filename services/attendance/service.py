@@ -20,6 +20,7 @@ from servicekit.children import ChildSchema, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.projection import take_in
 from servicekit.relay import Relay
 from servicekit.rpc import rpc
 
@@ -91,10 +92,7 @@ class AttendanceService:
     @event_stream("linking", consumed_by(name, "linking"))
     @event_stream("identity", consumed_by(name, "identity"))
     def take_in(self, events):
-        with self.db.begin() as conn:
-            fresh = store.admit(conn, events)
-            projections.apply(conn, fresh)
-        return fresh
+        return take_in(self.db, events, projections.apply)
 
     # -- queries --------------------------------------------------------------------------------
 

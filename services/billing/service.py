@@ -10,11 +10,12 @@ from marshmallow import fields, validate
 from sqlalchemy import select
 
 from contracts import consumed_by
-from servicekit import errors, store
+from servicekit import errors
 from servicekit.children import ANY_CHILD, ID, ChildSchema, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.projection import take_in
 from servicekit.rpc import rpc
 
 from . import domain, projections
@@ -42,18 +43,9 @@ class BillingService:
     @event_stream("linking", consumed_by(name, "linking"))
     @event_stream("identity", consumed_by(name, "identity"))
     def take_in(self, events):
-        """Admit and apply a batch in one transaction. A payment that contradicts its statement
-        raises: the batch is rolled back, retried event by event, and that one event is
-        dead-lettered with the reason while the others go through."""
-        with self.db.begin() as conn:
-            fresh = store.admit(conn, events)
-            projections.apply(conn, [e for e in fresh if e.type != "PaymentRecorded"])
-            paid = [e for e in fresh if e.type == "PaymentRecorded"]
-            known = _statements(conn, statements.c.statement_id.in_({e.data["statement_id"] for e in paid}))
-            for event in paid:
-                domain.check_payment(_payment(event.data), known.get(event.data["statement_id"]))
-            projections.apply(conn, paid)
-        return fresh
+        """Admit and apply a batch, then hold each payment to its statement (``servicekit.
+        projection.take_in``: one that contradicts it is dead-lettered with the reason)."""
+        return take_in(self.db, events, projections.apply, _check_payments)
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -145,6 +137,15 @@ class BillingService:
         rows = conn.execute(query.order_by(tax_receipts.c.year.desc(), tax_receipts.c.student_id,
                                            tax_receipts.c.form)).all()
         return [_receipt(r) for r in rows]
+
+
+def _check_payments(conn, fresh: list) -> None:
+    """Against the statements as projected, the batch's own included (a payment may also come
+    before its statement: it is then kept unchecked)."""
+    paid = [e for e in fresh if e.type == "PaymentRecorded"]
+    known = _statements(conn, statements.c.statement_id.in_({e.data["statement_id"] for e in paid}))
+    for event in paid:
+        domain.check_payment(_payment(event.data), known.get(event.data["statement_id"]))
 
 
 def _statements(conn, condition) -> dict[str, domain.Statement]:

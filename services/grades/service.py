@@ -13,11 +13,12 @@ from marshmallow import ValidationError, fields, validates
 from sqlalchemy import select
 
 from contracts import consumed_by
-from servicekit import errors, store
+from servicekit import errors
 from servicekit.children import ID, ChildSchema, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.projection import take_in
 from servicekit.rpc import rpc
 
 from . import domain, projections
@@ -50,16 +51,9 @@ class GradesService:
     @event_stream("linking", consumed_by(name, "linking"))
     @event_stream("identity", consumed_by(name, "identity"))
     def take_in(self, events):
-        """Admit and apply a batch in one transaction. A result for a school year that has not
-        begun raises: the batch is rolled back, retried event by event, and that one event is
-        dead-lettered with the reason while the others go through."""
-        with self.db.begin() as conn:
-            fresh = store.admit(conn, events)
-            for event in fresh:
-                if event.type in projections.DATED_EVENTS:
-                    domain.check_school_year(event.data["school_year"], event.time)
-            projections.apply(conn, fresh)
-        return fresh
+        """Admit and apply a batch, then hold each result to the school year it was published in
+        (``servicekit.projection.take_in``: one that breaks it is dead-lettered with the reason)."""
+        return take_in(self.db, events, projections.apply, _check_school_years)
 
     # -- queries --------------------------------------------------------------------------------
 
@@ -174,6 +168,12 @@ class GradesService:
             for row in conn.execute(select(school_settings).where(school_settings.c.school_id.in_(school_ids))):
                 rules[row.school_id] = domain.DisplayRules(row.show_group_averages, row.show_assignment_results)
         return rules
+
+
+def _check_school_years(conn, fresh: list) -> None:
+    for event in fresh:
+        if event.type in projections.DATED_EVENTS:
+            domain.check_school_year(event.data["school_year"], event.time)
 
 
 def _bulletin(row, rules: domain.DisplayRules) -> dict:
