@@ -69,9 +69,22 @@ def test_every_public_host_has_tls(rendered):
         for rule in ingress["spec"]["rules"]:
             assert rule["host"] in covered, f"{ingress['metadata']['name']}: {rule['host']} has no certificate"
     keycloak = one(rendered, "Keycloak")["spec"]
-    if keycloak["ingress"]["enabled"]:
-        assert keycloak["ingress"].get("tlsSecret"), "Keycloak's ingress (the login host) has no certificate"
     assert keycloak["hostname"]["hostname"].startswith("https://")
+
+
+def test_the_login_host_routes_the_portal_realm_and_never_keycloaks_admin_or_master_realm(rendered):
+    keycloak = one(rendered, "Keycloak")["spec"]
+    assert keycloak["ingress"]["enabled"] is False, "the operator's ingress routes every path"
+    ingress = one(rendered, "Ingress", "portal-keycloak")["spec"]
+    login_host = urlsplit(keycloak["hostname"]["hostname"]).hostname
+    assert [rule["host"] for rule in ingress["rules"]] == [login_host]
+    paths = [p["path"] for rule in ingress["rules"] for p in rule["http"]["paths"]]
+    assert sorted(paths) == ["/realms/portal/", "/resources/"]
+    assert {p["pathType"] for rule in ingress["rules"] for p in rule["http"]["paths"]} == {"Prefix"}
+    for ingress in of_kind(rendered, "Ingress"):  # nor does any other public host
+        for rule in ingress["spec"]["rules"]:
+            for path in rule["http"]["paths"]:
+                assert not path["path"].startswith(("/admin", "/realms/master")), ingress["metadata"]["name"]
 
 
 def wave(obj) -> int:
