@@ -240,9 +240,11 @@ wait_keycloak() { # wait_keycloak <n>
 
 start_keycloak() {
     build_keycloak
-    PGPASSWORD="$PORTAL_PG_PASSWORD" "$pg_bin/psql" -X -q -h 127.0.0.1 -p "$pg_primary_port" -U "$PORTAL_PG_USER" \
-        -d postgres -tA -c "SELECT 1 FROM pg_database WHERE datname = 'keycloak'" | grep -q 1 \
-        || PGPASSWORD="$PORTAL_PG_PASSWORD" "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_primary_port" -U "$PORTAL_PG_USER" keycloak
+    # On whichever server is the primary (the replica, once promoted).
+    local primary=(env PGPASSWORD="$PORTAL_PG_PASSWORD" PGTARGETSESSIONATTRS=read-write PGHOST=127.0.0.1,127.0.0.1
+                   PGPORT="$pg_primary_port,$pg_replica_port" PGUSER="$PORTAL_PG_USER")
+    "${primary[@]}" "$pg_bin/psql" -X -q -d postgres -tA -c "SELECT 1 FROM pg_database WHERE datname = 'keycloak'" \
+        | grep -q 1 || "${primary[@]}" "$pg_bin/createdb" keycloak
     # One after the other: the first imports the realms, the second finds them there.
     local n
     for n in "${keycloak_nodes[@]}"; do
