@@ -92,6 +92,11 @@ class Cluster:
     def pid(self, name: str) -> int:
         return int((self.dir / "pids" / f"{name}.pid").read_text())
 
+    def kill9_group(self, name: str) -> None:
+        """``kill -9`` of a process scripts/cluster.sh started, with its children: each leads a
+        session of its own, and Keycloak's kc.sh runs Java as its child."""
+        os.killpg(self.pid(name), signal.SIGKILL)
+
     @staticmethod
     def kill9(pid_file: Path) -> None:
         os.kill(int(pid_file.read_text()), signal.SIGKILL)

@@ -16,7 +16,7 @@ def test_a_gateway_killed_the_other_answers(cluster):
     try:
         for n in range(REQUESTS):
             if n == killed_at:
-                cluster.kill9(cluster.dir / "pids" / "gateway-a.pid")
+                cluster.kill9_group("gateway-a")
             # /readyz answers 200 only from a gateway whose RPC replies and live feed are consumed.
             statuses.append(request(portal, "GET", "/readyz")[0])
         document = request(portal, "GET", "/api/v1/openapi.json")[0]

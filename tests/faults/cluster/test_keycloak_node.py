@@ -25,7 +25,7 @@ def test_a_keycloak_node_killed_during_logins_the_other_logs_parents_in(cluster)
         sessions, refused = {}, {}
         for n, email in enumerate(emails):
             if n == killed_at:
-                cluster.kill9(cluster.dir / "pids" / "keycloak-1.pid")
+                cluster.kill9_group("keycloak-1")
             try:
                 sessions[email] = realm.oidc.token(email, PASSWORD)
             except KeycloakError as error:
