@@ -378,9 +378,10 @@ def main() -> dict:
     print(f"surge: creating {PARENTS} parents in the {REALM} realm, each with a password and a passkey", flush=True)
     parents = BenchParents("bench-surge", PARENTS)
     try:
-        # The gateway takes the tokens Keycloak issues under the host name the logins reach it at.
+        # The gateway reaches Keycloak by the host name the logins use, so that the tokens' issuer
+        # is the one it expects and the one Keycloak's userinfo (its session check) answers for.
         with portal("benchsurge", services=("linking", "attendance", "grades", "billing", "notices"),
-                    environment={"PORTAL_TOKEN_ISSUER": f"{parents.url}/realms/{REALM}"}) as running:
+                    environment={"PORTAL_KEYCLOAK_URL": parents.url}) as running:
             print(f"surge: linking their children ({parents.created_per_second:.0f} accounts/s created)", flush=True)
             link_families(running, parents.ids, parents.login, family_answered, lambda n: f"{n:07d}")
             print("surge: each parent's passkey signs in once", flush=True)
