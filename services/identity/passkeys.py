@@ -8,22 +8,12 @@ passkeys with it.
 """
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
-
 from servicekit import errors
+from servicekit.children import ParentSchema
 from servicekit.errors import NotFound
 from servicekit.rpc import rpc
 
-PARENT_ID = fields.UUID(required=True)
-
-
-class ParentSchema(Schema):
-    parent_id = PARENT_ID
-
-
-class PasskeySchema(Schema):
-    parent_id = PARENT_ID
-    passkey_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
+from .schemas import PasskeySchema
 
 
 class Passkeys:
@@ -32,7 +22,7 @@ class Passkeys:
     @rpc
     def passkeys(self, parent_id):
         """The parent's passkeys, newest first: label, created, last used; never key material."""
-        parent_id = str(errors.load(ParentSchema(), {"parent_id": parent_id})["parent_id"])
+        parent_id = errors.load(ParentSchema(), {"parent_id": parent_id})["parent_id"]
         self._user(parent_id)
         return _newest_first(self.accounts.passkeys(parent_id))
 
@@ -41,7 +31,7 @@ class Passkeys:
         """Remove one of the parent's passkeys: it no longer signs in. Another parent's passkey, or
         one already removed, is ``passkey_not_found`` (the same answer)."""
         request = errors.load(PasskeySchema(), {"parent_id": parent_id, "passkey_id": passkey_id})
-        parent_id = str(request["parent_id"])
+        parent_id = request["parent_id"]
         self._user(parent_id)
         if request["passkey_id"] not in {p["passkey_id"] for p in self.accounts.passkeys(parent_id)}:
             raise NotFound("passkey_not_found", field="passkey_id")
@@ -52,7 +42,7 @@ class Passkeys:
     def end_all_sessions(self, parent_id):
         """Every session of the parent ends, and every passkey is removed: a lost or shared device
         that holds one could otherwise sign in again at once. The password stays."""
-        parent_id = str(errors.load(ParentSchema(), {"parent_id": parent_id})["parent_id"])
+        parent_id = errors.load(ParentSchema(), {"parent_id": parent_id})["parent_id"]
         self._user(parent_id)
         removed = 0
         for passkey in self.accounts.passkeys(parent_id):

@@ -44,13 +44,12 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from marshmallow import Schema, fields, validate
 from prometheus_client import Counter
 from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from contracts.fields import StrictBoolean
 from servicekit import errors, store
+from servicekit.children import ParentSchema
 from servicekit.database import Database
 from servicekit.errors import DomainError, NotFound
 from servicekit.ops import Operations
@@ -60,66 +59,16 @@ from servicekit.rpc import RpcProxy, rpc
 from . import domain, projections
 from .accounts import KeycloakAccounts, locale_of
 from .passkeys import Passkeys
+from .schemas import (
+    ClaimSchema, CloseSchema, NewPasswordSchema, RequestCodeSchema, SessionSchema, TwoFactorSchema, VerifyCodeSchema,
+)
 from .tables import code_requests, parents, tickets, verification_codes
-
-EMAIL = fields.Email(required=True, validate=validate.Length(max=254))
-LOCALE = fields.String(load_default="fr", validate=validate.OneOf(["fr", "en"]))
-PARENT_ID = fields.UUID(required=True)
-FLOW = fields.String(required=True, validate=validate.OneOf(domain.FLOWS))
-TICKET = fields.String(required=True, validate=validate.Length(min=1, max=100))
-PASSWORD = fields.String(required=True, validate=validate.Length(max=1024))
-
 
 commands = store.Commands(projections.apply)
 
 # Registered once, when the module is imported; a rise is someone guessing codes.
 CODE_FAILURES = Counter("portal_identity_code_failures_total", "Verification codes refused, by flow and reason.",
                         ["flow", "reason"])
-
-
-class RequestCodeSchema(Schema):
-    flow = FLOW
-    email = EMAIL
-    locale = LOCALE
-    client_address = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    parent_id = fields.UUID(load_default=None)
-
-
-class VerifyCodeSchema(Schema):
-    flow = FLOW
-    email = EMAIL
-    code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="code_format"))
-
-
-class NewPasswordSchema(Schema):
-    ticket = TICKET
-    password = PASSWORD
-    password_confirmation = PASSWORD
-    locale = LOCALE
-
-
-class ClaimSchema(Schema):
-    parent_id = PARENT_ID
-    ticket = fields.String(load_default=None, validate=validate.Length(min=1, max=100))
-
-
-class ParentSchema(Schema):
-    parent_id = PARENT_ID
-
-
-class TwoFactorSchema(Schema):
-    parent_id = PARENT_ID
-    enabled = StrictBoolean(required=True)
-
-
-class SessionSchema(Schema):
-    parent_id = PARENT_ID
-    session_id = fields.String(required=True, validate=validate.Length(min=1, max=64))
-
-
-class CloseSchema(Schema):
-    parent_id = PARENT_ID
-    confirmation = fields.String(required=True, validate=validate.Length(max=254))
 
 
 class IdentityService(Passkeys):
@@ -242,7 +191,7 @@ class IdentityService(Passkeys):
         """A social account names the email it gave the school: its own verified email (no
         ticket), or another one proven by a ``claim`` code (the ticket)."""
         request = errors.load(ClaimSchema(), {"parent_id": parent_id, "ticket": ticket})
-        parent_id = str(request["parent_id"])
+        parent_id = request["parent_id"]
         user = self._user(parent_id)
 
         def claim(unit):
@@ -265,7 +214,7 @@ class IdentityService(Passkeys):
     @rpc
     def me(self, parent_id):
         """Who this parent is, and whether their school email is proven."""
-        parent_id = str(errors.load(ParentSchema(), {"parent_id": parent_id})["parent_id"])
+        parent_id = errors.load(ParentSchema(), {"parent_id": parent_id})["parent_id"]
         user = self._user(parent_id)
         email = domain.normalise_email(user.get("email") or "")
         with self.db.begin() as conn:
@@ -276,7 +225,7 @@ class IdentityService(Passkeys):
     @rpc
     def set_two_factor(self, parent_id, enabled=None):
         request = errors.load(TwoFactorSchema(), {"parent_id": parent_id, "enabled": enabled})
-        parent_id = str(request["parent_id"])
+        parent_id = request["parent_id"]
         self.accounts.set_two_factor(parent_id, self._user(parent_id), request["enabled"])
         user = self._user(parent_id)
         return {"totp_enabled": self.accounts.totp_enabled(parent_id),
@@ -285,7 +234,7 @@ class IdentityService(Passkeys):
     @rpc
     def sessions(self, parent_id):
         """The parent's active sessions, newest first."""
-        parent_id = str(errors.load(ParentSchema(), {"parent_id": parent_id})["parent_id"])
+        parent_id = errors.load(ParentSchema(), {"parent_id": parent_id})["parent_id"]
         self._user(parent_id)
         return sorted(self.accounts.sessions(parent_id), key=lambda s: s["started_at"] or "", reverse=True)
 
@@ -293,7 +242,7 @@ class IdentityService(Passkeys):
     def end_session(self, parent_id, session_id=None):
         """End one of the parent's sessions (another device, a forgotten browser)."""
         request = errors.load(SessionSchema(), {"parent_id": parent_id, "session_id": session_id})
-        parent_id = str(request["parent_id"])
+        parent_id = request["parent_id"]
         self._user(parent_id)
         if request["session_id"] not in {s["session_id"] for s in self.accounts.sessions(parent_id)}:
             raise NotFound("session_not_found", field="session_id")
@@ -304,7 +253,7 @@ class IdentityService(Passkeys):
     def close_account(self, parent_id, confirmation=None):
         """Delete the account; ``ParentAccountClosed`` tells every service to forget the parent."""
         request = errors.load(CloseSchema(), {"parent_id": parent_id, "confirmation": confirmation})
-        parent_id = str(request["parent_id"])
+        parent_id = request["parent_id"]
         user = self._user(parent_id)
         email = domain.normalise_email(user.get("email") or "")
         if not email or domain.normalise_email(request["confirmation"]) != email:
