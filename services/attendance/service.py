@@ -6,17 +6,15 @@ Entrypoints first; the rules are in ``domain``, the read models in ``projections
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import uuid
 from datetime import date, time, timedelta
 
-from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import insert, select
 
 from contracts import consumed_by
 from servicekit import errors, store
-from servicekit.children import ChildSchema, ParentSchema
+from servicekit.children import ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -27,56 +25,11 @@ from servicekit.rpc import rpc
 from . import agenda as agendas
 from . import domain, projections
 from .projections import children
+from .schemas import AgendaSchema, DeclarationSchema, DocumentRefSchema, JustificationSchema
 from .tables import absences, calendars, declarations, detentions, documents, timetables
 
+
 commands = store.Commands(projections.apply)
-
-
-class DeclarationSchema(Schema):
-    start_date = fields.Date(required=True)
-    end_date = fields.Date(load_default=None)
-    kind = fields.String(required=True, validate=validate.OneOf(
-        [domain.FULL_DAY, domain.LATE_ARRIVAL, domain.EARLY_DEPARTURE]))
-    time = fields.Time(load_default=None)
-    reason_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    explanation = fields.String(load_default=None, validate=validate.Length(max=500))
-
-
-class Base64(fields.Field):
-    """Bytes sent as base64 text (RPC carries JSON); refused unread when obviously too large."""
-
-    json_schema = {"type": "string", "contentEncoding": "base64"}  # what the API's document says of it
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        if not isinstance(value, str):
-            raise ValidationError("invalid_base64")
-        if len(value) > (agendas.MAX_DOCUMENT_BYTES // 3 + 1) * 4:
-            raise agendas.document_too_large()  # with the limit its message shows
-        try:
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValidationError("invalid_base64") from None
-
-
-class DocumentSchema(Schema):
-    content_type = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    content_base64 = Base64(required=True)
-
-
-class JustificationSchema(Schema):
-    reason_code = fields.String(required=True, validate=validate.Length(min=1, max=20))
-    explanation = fields.String(load_default=None, validate=validate.Length(max=500))
-    document_ref = fields.String(load_default=None, validate=validate.Length(max=200))
-    document = fields.Nested(DocumentSchema, load_default=None, allow_none=True)
-
-
-class AgendaSchema(ChildSchema):
-    start = fields.Date(load_default=None)
-    end = fields.Date(load_default=None)
-
-
-class DocumentRefSchema(Schema):
-    document_ref = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
 class AttendanceService:

@@ -6,12 +6,11 @@ integer cents everywhere, in the events, the tables and the answers.
 """
 from __future__ import annotations
 
-from marshmallow import fields, validate
 from sqlalchemy import select
 
 from contracts import consumed_by
 from servicekit import errors
-from servicekit.children import ANY_CHILD, ID, ChildSchema, ParentSchema
+from servicekit.children import ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -20,15 +19,8 @@ from servicekit.rpc import rpc
 
 from . import domain, projections
 from .projections import children
+from .schemas import ReceiptSchema, ReceiptsSchema
 from .tables import payments, statements, tax_receipts
-
-class ReceiptSchema(ChildSchema):
-    receipt_id = ID
-
-
-class ReceiptsSchema(ParentSchema):
-    student_id = ANY_CHILD
-    year = fields.Integer(load_default=None, strict=False, validate=validate.Range(2000, 2100))
 
 
 class BillingService:

@@ -7,14 +7,11 @@ rules are applied here, not in the gateway: a hidden group average and a documen
 """
 from __future__ import annotations
 
-import re
-
-from marshmallow import ValidationError, fields, validates
 from sqlalchemy import select
 
 from contracts import consumed_by
 from servicekit import errors
-from servicekit.children import ID, ChildSchema, ParentSchema
+from servicekit.children import ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -23,20 +20,8 @@ from servicekit.rpc import rpc
 
 from . import domain, projections
 from .projections import children
+from .schemas import BulletinSchema, ResultsSchema
 from .tables import assignments, bulletins, homework, ministry_results, school_settings
-
-class ResultsSchema(ChildSchema):
-    school_year = fields.String(load_default=None)
-
-    @validates("school_year")
-    def _year(self, value, **kwargs):
-        if value is not None and (not re.fullmatch(r"[0-9]{4}-[0-9]{4}", value)
-                                  or int(value[5:]) != int(value[:4]) + 1):
-            raise ValidationError("invalid_school_year")
-
-
-class BulletinSchema(ChildSchema):
-    bulletin_id = ID
 
 
 class GradesService:

@@ -9,15 +9,13 @@ import os
 from collections import defaultdict
 from datetime import datetime, timezone
 
-from marshmallow import Schema, fields, validate
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
 from sqlalchemy import func, insert, or_, select, text
 
 from contracts import consumed_by
-from contracts.fields import MULTI_LINE_PATTERN
 from servicekit import errors, store
-from servicekit.children import ID, ParentSchema
+from servicekit.children import ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -26,50 +24,11 @@ from servicekit.rpc import rpc
 
 from . import domain, projections
 from .projections import children
+from .schemas import CorrectionSchema, DecisionSchema, LinkRequestSchema, OrganisationQuerySchema
 from .tables import (
     corrections, courses, guardians, link_attempts, links, organisations, parents, pins,
     reenrollment_answers, reenrollment_periods, schools, students, transport,
 )
-
-TYPED = validate.Length(max=1000)  # bounds what is read; the domain says what is wrong with it
-NOT_BLANK = {"json_schema": {"pattern": r"\S"}}  # the API's document: a blank name is the domain's "required"
-
-
-class LinkRequestSchema(Schema):
-    org_id = ID
-    last_name = fields.String(required=True, validate=TYPED, metadata=NOT_BLANK)
-    first_name = fields.String(required=True, validate=TYPED, metadata=NOT_BLANK)
-    birth_date = fields.Date(required=True)
-    student_number = fields.String(load_default=None, validate=validate.Length(max=20))
-    permanent_code = fields.String(load_default=None, validate=validate.Length(max=20))
-    pin = fields.String(load_default=None, validate=validate.Length(max=20))
-
-
-class OrganisationQuerySchema(Schema):
-    query = fields.String(load_default="", validate=validate.Length(max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000, error="invalid_page"))
-    page_size = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50, error="invalid_page_size"))
-    kind = fields.String(load_default=None, validate=validate.OneOf(["public", "private"]))
-
-
-# contracts.fields.ONE_LINE_PATTERN with one character at least that is not a space: the value is
-# stripped before the event is made.
-ONE_LINE_NOT_BLANK = (r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]"
-                      r"[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$")
-
-
-class CorrectionSchema(Schema):
-    """What RecordCorrectionRequested accepts (contracts.fields.Text), refused here with its field
-    rather than by the event, which would make a 502 of a parent's typing."""
-    field = fields.String(required=True, validate=validate.OneOf(["address", "phone", "guardian_email"]))
-    requested_value = fields.String(required=True, validate=[
-        validate.Length(min=1, max=200), validate.Regexp(ONE_LINE_NOT_BLANK)])
-    comment = fields.String(load_default=None, validate=[
-        validate.Length(min=1, max=500), validate.Regexp(MULTI_LINE_PATTERN)])
-
-
-class DecisionSchema(Schema):
-    decision = fields.String(required=True, validate=validate.OneOf(["confirm", "decline"]))
 
 
 # What each event that can break links says when the guardian a link relied on is gone.

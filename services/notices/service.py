@@ -11,14 +11,11 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
 from contracts import consumed_by
-from contracts.fields import Id
 from servicekit import errors, store
-from servicekit.children import ANY_CHILD, ID, ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -28,10 +25,12 @@ from . import domain, feed, notifications, projections, tables, templates
 from . import unsubscribe as unsubscribe_tokens
 from .mail import MailNotSent, Postman
 from .projections import children
+from .schemas import PreferencesSchema, RequestSchema, VerificationCodeSchema
 from .tables import (
     agenda, days_off, links, messages, outbox, parent_settings, parents, preferences, read_marks,
     resources, students,
 )
+
 
 log = logging.getLogger(__name__)
 
@@ -40,39 +39,6 @@ log = logging.getLogger(__name__)
 FAMILY = (select(links.c.student_id, links.c.org_id, links.c.school_id, students.c.group)
           .select_from(links.outerjoin(students, students.c.student_id == links.c.student_id))
           .order_by(links.c.student_id))
-
-
-class VerificationCodeSchema(Schema):
-    email = fields.Email(required=True, validate=validate.Length(max=254))
-    code = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{6}$", error="invalid_code_format"))
-    locale = fields.String(required=True, validate=validate.OneOf(templates.LOCALES))
-    flow = fields.String(required=True, validate=validate.OneOf(templates.FLOWS))
-
-
-class QuietHoursSchema(Schema):
-    start = fields.Time(required=True)
-    end = fields.Time(required=True)
-
-    @validates_schema
-    def _not_empty(self, data, **kwargs):
-        if data["start"] == data["end"]:
-            raise ValidationError("quiet_hours_empty", "end")
-
-
-class ChildPreferencesSchema(Schema):
-    student_id = ID
-    kinds = fields.Dict(keys=fields.String(validate=validate.OneOf(domain.KINDS)),
-                        values=fields.String(validate=validate.OneOf(domain.MODES)), required=True)
-
-
-class PreferencesSchema(Schema):
-    quiet_hours = fields.Nested(QuietHoursSchema, allow_none=True)
-    children = fields.List(fields.Nested(ChildPreferencesSchema), validate=validate.Length(max=50))
-
-
-class RequestSchema(ParentSchema):
-    student_id = ANY_CHILD
-    message_id = Id(required=False)
 
 
 class NoticesService:

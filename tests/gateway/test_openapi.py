@@ -1,7 +1,12 @@
 """The served document says what the server accepts and answers (the fuzz of the whole portal is
 ``tests/abuse/test_fuzz_conformance``); these hold the pieces without servers."""
+import subprocess
+import sys
+from pathlib import Path
+
 from werkzeug.test import Client
 
+from contracts.fields import ID_PATTERN
 from gateway.app import Gateway, Settings
 from gateway.openapi import document
 from gateway.routes import ROUTES
@@ -38,7 +43,7 @@ def test_parameters_and_bodies_come_from_the_services_schemas():
     assert account["required"] == ["ticket", "password", "password_confirmation"]
     assert account["properties"]["ticket"] == {"type": "string", "minLength": 1, "maxLength": 100}
     inbox = next(p for p in paths["/inbox"]["get"]["parameters"] if p["name"] == "student_id")
-    assert inbox["schema"] == {"type": "string", "minLength": 1, "maxLength": 64}
+    assert inbox["schema"] == {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN}
     assert "404" in paths["/me/sessions/{session_id}"]["delete"]["responses"]
 
 
@@ -46,3 +51,13 @@ def test_closing_and_downloading_everything_say_they_may_ask_for_a_recent_login(
     paths = document(ROUTES)["paths"]
     assert "403" in paths["/me/closure"]["post"]["responses"] and "403" in paths["/me/export"]["get"]["responses"]
     assert "403" not in paths["/me"]["get"]["responses"]
+
+
+def test_the_document_reads_the_services_schemas_without_their_code():
+    # A fresh interpreter: the gateway's /metrics must not show a service's counters, which
+    # importing its service module registers.
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys; from gateway.openapi import document; from gateway.routes import ROUTES;"
+         " document(ROUTES); print(sorted(m for m in sys.modules if m.startswith('services.')))"],
+        cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, check=True).stdout
+    assert "services.linking.schemas" in loaded and ".service'" not in loaded
