@@ -13,13 +13,14 @@ from tests.support import stop_processes
 
 def test_a_parent_signs_in_with_a_passkey(portal, portal_env, web_client, realm_allows):
     # WebAuthn refuses an IP address as relying party: browsers reach the portal and Keycloak as
-    # localhost, so this gateway takes the tokens Keycloak issues under that name.
+    # localhost, so this gateway reaches Keycloak under that name too: it takes the tokens Keycloak
+    # issues under it, and Keycloak's userinfo (the gateway's session check) answers for them.
     keycloak = portal_env["PORTAL_KEYCLOAK_URL"].replace("127.0.0.1", "localhost")
     port = free_port()
     url = f"http://localhost:{port}"
     realm_allows(url)
     env = dict(os.environ, PORTAL_AMQP_URL=portal.amqp_url, PORTAL_GATEWAY_PORT=str(port),
-               PORTAL_WEB_DIST=str(web_client), PORTAL_TOKEN_ISSUER=f"{keycloak}/realms/portal")
+               PORTAL_WEB_DIST=str(web_client), PORTAL_KEYCLOAK_URL=keycloak)
     gateway = start_process("gateway-passkeys", ["gateway"], env, f"http://127.0.0.1:{port}/readyz", portal.logs)
     try:
         run = subprocess.run([sys.executable, "-m", "tests.e2e.passkeys", url], cwd=REPO,
