@@ -41,7 +41,8 @@ def test_parameters_and_bodies_come_from_the_services_schemas():
     assert page["schema"] == {"type": "integer", "minimum": 1, "maximum": 10000}
     account = paths["/accounts"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert account["required"] == ["ticket", "password", "password_confirmation"]
-    assert account["properties"]["ticket"] == {"type": "string", "minLength": 1, "maxLength": 100}
+    assert account["properties"]["ticket"] == {"type": "string", "minLength": 1, "maxLength": 100,
+                                                    "pattern": "^[^\\u0000]*$"}
     inbox = next(p for p in paths["/inbox"]["get"]["parameters"] if p["name"] == "student_id")
     assert inbox["schema"] == {"type": "string", "minLength": 1, "maxLength": 64, "pattern": ID_PATTERN}
     assert "404" in paths["/me/sessions/{session_id}"]["delete"]["responses"]
