@@ -45,11 +45,13 @@ CANNOT_ANSWER = (ServiceUnavailable, MethodNotFound, RemoteError, Unavailable)
 
 
 class RpcClient:
-    def __init__(self, amqp_url: str, timeout: float = 5.0):
-        self.amqp_url = as_user(amqp_url, trust.GATEWAY)
+    def __init__(self, amqp_url: str, timeout: float = 5.0, caller: str = trust.GATEWAY):
+        """``caller``: the broker user the requests go in the name of; the gateway but for a
+        method that names another caller (identity's code mail, called so in its tests)."""
+        self.amqp_url = as_user(amqp_url, caller)
         self.timeout = timeout
         self.reply_key = str(uuid.uuid4())
-        self.reply_queue = f"rpc.reply-gateway-{self.reply_key}"
+        self.reply_queue = f"rpc.reply-{caller}-{self.reply_key}"
         self._pending: dict[str, Event] = {}
         self._publish_lock = Semaphore()
         self._publisher = None

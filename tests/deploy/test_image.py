@@ -17,7 +17,7 @@ import uuid
 import pytest
 
 from tests.deploy.conftest import REPO
-from tests.support import create_vhost, delete_vhost
+from tests.support import create_vhost, delete_vhost, user_url
 
 SCRIPT = REPO / "deploy" / "container" / "build-image.sh"
 ENV = {**os.environ, "CONTAINERS_CONF": str(REPO / "deploy" / "container" / "containers.conf")}
@@ -129,14 +129,17 @@ def test_a_service_and_the_gateway_run_from_the_image(image, containers, own_vho
         assert migrated.returncode == 0, migrated.stderr[-3000:]
 
         ops = free_port()
-        service = containers("linking", image, {**db_env, "PORTAL_AMQP_URL": amqp_url, "PORTAL_OPS_PORT": ops,
-                                                "PORTAL_OPS_HOST": "127.0.0.1"},
+        # As in the cluster: each process its own broker user's URL; linking its PIN secret.
+        service = containers("linking", image, {**db_env, "PORTAL_AMQP_URL": user_url(amqp_url, "linking"),
+                                                "PORTAL_PIN_SECRET": portal_env["PORTAL_PIN_SECRET"],
+                                                "PORTAL_OPS_PORT": ops, "PORTAL_OPS_HOST": "127.0.0.1"},
                              "python", "-m", "servicekit", "run", "linking")
         wait_for(lambda: get(f"http://127.0.0.1:{ops}/readyz")[0] == 200, "linking ready", service)
         assert b"portal_linking_" in get(f"http://127.0.0.1:{ops}/metrics")[2]
 
         port = free_port()
-        gateway = containers("gateway", image, {"PORTAL_AMQP_URL": amqp_url, "PORTAL_GATEWAY_PORT": port,
+        gateway = containers("gateway", image, {"PORTAL_AMQP_URL": user_url(amqp_url, "gateway"),
+                                                "PORTAL_GATEWAY_PORT": port,
                                                 "PORTAL_GATEWAY_HOST": "127.0.0.1",
                                                 "PORTAL_KEYCLOAK_URL": portal_env["PORTAL_KEYCLOAK_URL"]})
         wait_for(lambda: get(f"http://127.0.0.1:{port}/healthz")[0] == 200, "gateway up", gateway)

@@ -16,6 +16,33 @@ def notices(start_service, portal_env):
     return start_service(NoticesService)
 
 
+@pytest.fixture
+def rpc(amqp_url):
+    """Notices as identity calls it: the code mail answers identity alone."""
+    from gateway.rpc import RpcClient
+
+    client = RpcClient(amqp_url, timeout=20, caller="identity")
+    client.start()
+    yield type("Services", (), {"notices": client.service("notices")})()
+    client.stop()
+
+
+def test_the_code_mail_answers_identity_alone(notices, amqp_url):
+    from nameko.exceptions import RemoteError
+
+    from gateway.rpc import RpcClient
+
+    as_gateway = RpcClient(amqp_url, timeout=20)
+    as_gateway.start()
+    try:
+        to = address()
+        with pytest.raises(RemoteError) as refused:
+            as_gateway.service("notices").send_verification_code(to, "482913", "fr", "register")
+        assert refused.value.exc_type == "CallerRefused"
+    finally:
+        as_gateway.stop()
+
+
 def address() -> str:
     return f"parent.{uuid.uuid4().hex[:10]}@example.org"
 
