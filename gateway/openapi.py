@@ -45,7 +45,7 @@ SCHEMAS = {
 # An id in an address, where no schema says more (servicekit.children.ID).
 ID = {"type": "string", "minLength": 1, "maxLength": 64}
 # Every request refuses a NUL character (servicekit.errors.load: PostgreSQL's text cannot hold
-# one); a string the service checks with a pattern of its own already says so.
+# one); a string with a pattern or a format of its own already says so.
 NO_NUL = {"pattern": r"^[^\u0000]*$"}
 # marshmallow's Time reads HH:MM[:SS]; JSON Schema's "time" format would also ask for an offset.
 TIME = {"pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$"}
@@ -156,7 +156,8 @@ def _field_json_schema(self, field, **kwargs) -> dict:
     extra = {**getattr(field, "json_schema", {}), **field.metadata.get("json_schema", {})}
     if isinstance(field, fields.Time):
         extra.update(TIME)
-    elif isinstance(field, fields.String) and not any(isinstance(v, validate.Regexp) for v in field.validators):
+    elif (isinstance(field, fields.String) and not isinstance(field, fields.Email) and "pattern" not in extra
+          and not any(isinstance(v, validate.Regexp) for v in field.validators)):
         extra.update(NO_NUL)
     if isinstance(field, fields.Dict) and field.key_field is not None:
         choices = [v.choices for v in field.key_field.validators if isinstance(v, validate.OneOf)]

@@ -26,7 +26,8 @@ class DeclarationSchema(Schema):
 class Base64(fields.Field):
     """Bytes sent as base64 text (RPC carries JSON); refused unread when obviously too large."""
 
-    json_schema = {"type": "string", "contentEncoding": "base64"}  # what the API's document says of it
+    # What the API's document says of it: base64's alphabet, which b64decode(validate=True) holds to.
+    json_schema = {"type": "string", "contentEncoding": "base64", "pattern": r"^[A-Za-z0-9+/]*={0,2}$"}
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str):
