@@ -66,6 +66,9 @@ class PrivateServers(Servers):
             PORTAL_PG_PORT=str(free_port()), PORTAL_AMQP_PORT=str(free_port()),
             PORTAL_RABBIT_HTTP_PORT=str(free_port()), PORTAL_RABBIT_PROMETHEUS_PORT=str(free_port()),
             PORTAL_RABBIT_DIST_PORT=str(free_port()), PORTAL_RABBIT_NODE=f"portal-faults-{SESSION}@localhost",
+            # servers.sh gives the broker users their passwords again at each start: the same the
+            # tests' processes derive, or a service could not reconnect after its broker restarted.
+            PORTAL_AMQP_USERS_SECRET=os.environ["PORTAL_AMQP_USERS_SECRET"],
         )
         self.script_env = base
         printed = subprocess.run(["bash", str(REPO / "scripts" / "env.sh"), "--print"], env=base,
