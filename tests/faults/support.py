@@ -69,13 +69,7 @@ class ServiceProcess:
 
     def readiness(self) -> int | None:
         """The HTTP status of ``/readyz``, or None when nothing answers."""
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.ops_port}/readyz", timeout=2) as answer:
-                return answer.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            return None
+        return readyz_status(f"http://127.0.0.1:{self.ops_port}", timeout=2)
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -386,3 +380,14 @@ def _shut(connection) -> None:
         connection.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass
+
+
+def readyz_status(ops_url: str, timeout: float) -> int | None:
+    """The HTTP status of ``<ops_url>/readyz``, or None when nothing answers."""
+    try:
+        with urllib.request.urlopen(f"{ops_url}/readyz", timeout=timeout) as answer:
+            return answer.status
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return None

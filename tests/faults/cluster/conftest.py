@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import urllib.error
 import urllib.request
 from base64 import b64encode
 from pathlib import Path
@@ -19,7 +18,7 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.faults.support import REPO
+from tests.faults.support import REPO, readyz_status
 from tests.support import use_node
 
 SCRIPT = REPO / "scripts" / "cluster.sh"
@@ -47,13 +46,7 @@ class Cluster:
     def readiness(self, process: str) -> int | None:
         """The HTTP status of a service replica's ``/readyz`` (``attendance-a``), None if it is down."""
         url = dict(entry.split("=", 1) for entry in self.env["PORTAL_CLUSTER_OPS_URLS"].split())[process]
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as answer:
-                return answer.status
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            return None
+        return readyz_status(url, timeout=5)
 
     def database_url(self, service: str) -> str:
         return self.env[f"PORTAL_CLUSTER_DATABASE_URL_{service.upper()}"]
