@@ -27,8 +27,9 @@ status:
 # these days: a school day, a day without school (a Saturday) and a day of the summer break.
 SCHOOL_DAYS ?= 2027-02-17 2027-02-20 2027-07-15
 
+# The main pass prints its slowest tests: the suite must stay well within CI's time.
 test: servers
-	@. scripts/env.sh && "$$PORTAL_VENV/bin/python" -m pytest $(TESTS) $(PYTEST_OPTIONS)
+	@. scripts/env.sh && "$$PORTAL_VENV/bin/python" -m pytest $(TESTS) $(PYTEST_OPTIONS) --durations=25
 	@. scripts/env.sh && for day in $(SCHOOL_DAYS); do \
 		echo "== the tests that depend on today, with the school clock on $$day"; \
 		PORTAL_SCHOOL_DAY=$$day "$$PORTAL_VENV/bin/python" -m pytest $(TESTS) $(PYTEST_OPTIONS) -m school_clock; \
