@@ -1,7 +1,7 @@
 """The gateway under load, with the whole stack running as processes on this machine.
 
 1. A child's dashboard at a fixed 200 requests/s for 60 s, measured with locust, beside the same
-   tool's figures for a trivial endpoint (``/healthz``) in the same run.
+   tool's figures for a trivial endpoint (``/api/v1/config``) in the same run.
 2. Live updates: 500 server-sent event streams open; the time from the school system publishing
    ``AbsenceRecorded`` to each stream receiving it, p50 and p99.
 
@@ -92,9 +92,10 @@ def run() -> dict:
             env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_DATABASE_URL=database, PORTAL_OPS_PORT=str(ops))
             running.append(start_process(service, ["servicekit", "run", service], env,
                                          f"http://127.0.0.1:{ops}/readyz", logs))
-        env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_GATEWAY_PORT=str(port),
+        ops = free_port()
+        env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_GATEWAY_PORT=str(port), PORTAL_OPS_PORT=str(ops),
                    PORTAL_TOKEN_ISSUER=realm.issuer)
-        running.append(start_process("gateway", ["gateway"], env, f"{gateway_url}/readyz", logs))
+        running.append(start_process("gateway", ["gateway"], env, f"http://127.0.0.1:{ops}/readyz", logs))
 
         email = f"bench.{uuid.uuid4().hex[:8]}@example.org"
         parent_id = realm.add_parent(email)
@@ -115,7 +116,7 @@ def run() -> dict:
             time.sleep(0.3)
 
         figures = {"dashboard": _locust(gateway_url, dashboard, token, logs),
-                   "trivial": _locust(gateway_url, "/healthz", token, logs)}
+                   "trivial": _locust(gateway_url, "/api/v1/config", token, logs)}
         token = realm.token(email)  # fresh for the streams
         figures["live"] = _live(gateway_url, token, amqp_url, student, school)
         return figures

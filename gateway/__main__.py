@@ -1,4 +1,6 @@
-"""``python -m gateway``: serve the API and the web client on PORTAL_GATEWAY_HOST:PORTAL_GATEWAY_PORT."""
+"""``python -m gateway``: serve the API and the web client on PORTAL_GATEWAY_HOST:PORTAL_GATEWAY_PORT,
+and ``/metrics``, ``/healthz``, ``/readyz`` on the ops port (PORTAL_OPS_HOST, PORTAL_OPS_PORT or
+PORTAL_OPS_PORT_GATEWAY, as a service's), which is never the public one."""
 from servicekit.green import patch
 
 patch()
@@ -63,13 +65,17 @@ def main() -> int:
     sock = eventlet.listen((host, port), backlog=1024)
     server = eventlet.spawn(eventlet.wsgi.server, sock, gateway, max_size=MAX_CONNECTIONS, log_output=False,
                             keepalive=True, socket_timeout=None)
+    ops_host, ops_port = os.environ.get("PORTAL_OPS_HOST", "127.0.0.1"), config.ops_port("gateway")
+    ops_server = eventlet.spawn(eventlet.wsgi.server, eventlet.listen((ops_host, ops_port)), gateway.ops,
+                                log_output=False)
 
     def shutdown(signum, frame):
+        ops_server.kill()
         server.kill()
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
-    logging.getLogger(__name__).info("gateway listening on %s:%d", host, port)
+    logging.getLogger(__name__).info("gateway listening on %s:%d, ops on %s:%d", host, port, ops_host, ops_port)
     try:
         server.wait()  # until a signal kills it
     except GreenletExit:

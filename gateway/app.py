@@ -7,6 +7,9 @@ metrics). What each endpoint does lives in a module of its own:
 - ``dashboard``: compositions of several calls with a deadline (dashboard, family, export);
 - ``stream`` (with ``live``): the live updates of an open page;
 - ``static``: the web client's files; ``http``: errors, JSON, headers.
+
+``/metrics``, ``/healthz`` and ``/readyz`` are not among them: ``ops`` serves them on a port of
+its own, which the internet never reaches (``python -m gateway``).
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from servicekit import logs, schooltime
+from servicekit import logs, ops
 from servicekit.tokens import SessionCheck
 
 from . import openapi
@@ -77,10 +80,9 @@ class Gateway:
                 ("/me/export", self._export), ("/events", self._events),
                 ("/calendar/<token>.ics", self._calendar), ("/config", self._config),
                 ("/openapi.json", self._openapi))
-        ] + [Rule(path, methods=["GET"], endpoint=handler) for path, handler in (
-            ("/healthz", self._healthz), ("/readyz", self._readyz), ("/metrics", self._metrics))
         ], strict_slashes=False)
         self.openapi_document = json.dumps(openapi.document(ROUTES)).encode()
+        self.ops = ops.ops_app("gateway", self.readiness_problems)
 
     def start(self) -> None:
         self.rpc.start()
@@ -118,7 +120,10 @@ class Gateway:
         except ApiError as exc:
             response = error_response(request, exc, self.catalogue)
         except HTTPException as exc:
-            if exc.code == 404 and not request.path.startswith(API) and self.settings.web_dist:
+            # The ops paths are not the web client's either: a probe or a scraper sent to this
+            # port gets a 404, never the client's page.
+            if (exc.code == 404 and not request.path.startswith(API) and request.path not in ops.PATHS
+                    and self.settings.web_dist):
                 route, response = "web", web_file(self.settings.web_dist, request)
             else:
                 code = {404: "not_found", 405: "method_not_allowed"}.get(exc.code, "invalid_request")
@@ -163,21 +168,12 @@ class Gateway:
                                              correlation_id=correlation_id))
         return Response(feed["body"], content_type=feed["content_type"])
 
-    # -- ops, configuration, documentation ------------------------------------------------------
+    # -- readiness, configuration, documentation ----------------------------------------------
 
-    def _healthz(self, request: Request, values: dict, correlation_id: str) -> Response:
-        return json_response({"status": "alive", "service": "gateway"})
-
-    def _readyz(self, request: Request, values: dict, correlation_id: str) -> Response:
-        problems = [p for ok, p in ((self.rpc.connected, "broker: RPC replies not consumed"),
-                                    (self.live.connected, "broker: live updates not consumed")) if not ok]
-        return json_response({"ready": not problems, "problems": problems, **schooltime.readiness_note()},
-                             503 if problems else 200)
-
-    def _metrics(self, request: Request, values: dict, correlation_id: str) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
-
-        return Response(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
+    def readiness_problems(self) -> list[str]:
+        """What keeps this gateway from answering parents (its ops port's ``/readyz``)."""
+        return [p for ok, p in ((self.rpc.connected, "broker: RPC replies not consumed"),
+                                (self.live.connected, "broker: live updates not consumed")) if not ok]
 
     def _config(self, request: Request, values: dict, correlation_id: str) -> Response:
         """What the web client needs to log in (public values only)."""

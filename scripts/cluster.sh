@@ -26,7 +26,7 @@ python="$PORTAL_VENV/bin/python"
 pg_bin=/usr/lib/postgresql/15/bin
 is_root() { [ "$(id -u)" = 0 ]; }
 
-# --- Ports (docs/conventions.md: the single-node stack holds 5672, 55432, 8000, 8101-8106...) ---
+# --- Ports (docs/conventions.md: the single-node stack holds 5672, 55432, 8000, 8100-8106...) ---
 rabbit_nodes=(1 2 3)
 rabbit_amqp_port() { echo $((5680 + $1)); }       # 5681-5683
 rabbit_http_port() { echo $((15680 + $1)); }      # 15681-15683
@@ -49,6 +49,7 @@ ops_port() { # ops_port <service> <replica>
     if [ "$2" = a ]; then echo $((8201 + i)); else echo $((8211 + i)); fi
 }
 gateway_port() { if [ "$1" = a ]; then echo 8001; else echo 8002; fi }
+gateway_ops_port() { if [ "$1" = a ]; then echo 8200; else echo 8210; fi } # beside the services' (ops_port)
 gateway_balancer_port=8010
 balancer_stats_port=8011
 
@@ -78,7 +79,8 @@ write_cluster_env() {
             entry PORTAL_PG_URL_BASE "postgresql+psycopg://$PORTAL_PG_USER:$PORTAL_PG_PASSWORD@127.0.0.1:$pg_primary_port"
             for service in "${services[@]}"; do entry "PORTAL_CLUSTER_DATABASE_URL_${service^^}" "$(database_url "$service")"; done
             entry PORTAL_CLUSTER_OPS_URLS "$(for replica in "${replicas[@]}"; do for service in "${services[@]}"; do
-                printf '%s=http://127.0.0.1:%s ' "$service-$replica" "$(ops_port "$service" "$replica")"; done; done)"
+                printf '%s=http://127.0.0.1:%s ' "$service-$replica" "$(ops_port "$service" "$replica")"; done
+                printf 'gateway-%s=http://127.0.0.1:%s ' "$replica" "$(gateway_ops_port "$replica")"; done)"
             entry PORTAL_CLUSTER_PG_PORTS "$pg_primary_port $pg_replica_port"
             entry PORTAL_CLUSTER_PG_DATA_DIRS "$(pg_primary_data) $replica_data"
             entry PORTAL_KEYCLOAK_URL "http://127.0.0.1:$keycloak_balancer_port"
@@ -293,10 +295,10 @@ start_services() {
         done
     done
     for replica in "${replicas[@]}"; do
-        launch "gateway-$replica" "http://127.0.0.1:$(gateway_port "$replica")/readyz" \
-            PORTAL_GATEWAY_PORT="$(gateway_port "$replica")" -- gateway
+        launch "gateway-$replica" "http://127.0.0.1:$(gateway_ops_port "$replica")/readyz" \
+            PORTAL_GATEWAY_PORT="$(gateway_port "$replica")" PORTAL_OPS_PORT="$(gateway_ops_port "$replica")" -- gateway
     done
-    for replica in "${replicas[@]}"; do ready "gateway-$replica" "http://127.0.0.1:$(gateway_port "$replica")/readyz"; done
+    for replica in "${replicas[@]}"; do ready "gateway-$replica" "http://127.0.0.1:$(gateway_ops_port "$replica")/readyz"; done
 }
 
 # --- HAProxy: the one address of the brokers, of Keycloak and of the gateways ------------------
@@ -353,7 +355,10 @@ listen gateway
     option httpchk GET /readyz
     default-server check inter 1s fall 2 rise 2 on-marked-down shutdown-sessions
 CFG
-        for replica in "${replicas[@]}"; do echo "    server gateway-$replica 127.0.0.1:$(gateway_port "$replica")"; done
+        # Checked on its ops port, where its /readyz is.
+        for replica in "${replicas[@]}"; do
+            echo "    server gateway-$replica 127.0.0.1:$(gateway_port "$replica") port $(gateway_ops_port "$replica")"
+        done
     } >"$cfg"
     recorded_pid haproxy haproxy >/dev/null && { kill -USR2 "$(cat "$pid_dir/haproxy.pid")" 2>/dev/null || true; return 0; }
     haproxy -c -q -f "$cfg" >>"$log_dir/haproxy.log" 2>&1 || die "haproxy refuses $cfg; see $log_dir/haproxy.log"
@@ -381,7 +386,7 @@ start() {
     echo "Portail Parents runs clustered on this machine:"
     echo "  portal (web + API)   $PORTAL_GATEWAY_URL (HAProxy; gateways $PORTAL_CLUSTER_GATEWAY_URLS)"
     echo "  balancer statistics  http://127.0.0.1:$balancer_stats_port/"
-    echo "  services             two replicas each, ops ports 8201-8206 and 8211-8216"
+    echo "  services             two replicas each, ops ports 8201-8206 and 8211-8216 (gateways' 8200, 8210)"
     echo "  Keycloak             $PORTAL_KEYCLOAK_URL/admin (user $PORTAL_KEYCLOAK_ADMIN; nodes $PORTAL_CLUSTER_KEYCLOAK_URLS)"
     echo "  RabbitMQ             amqp://127.0.0.1:$amqp_balancer_port/$PORTAL_AMQP_VHOST (HAProxy), nodes on 5681-5683," \
         "management $PORTAL_RABBIT_HTTP_URL (user $PORTAL_AMQP_USER)"
@@ -436,9 +441,10 @@ status() {
         done
     done
     for replica in "${replicas[@]}"; do
-        line "gateway $replica" "127.0.0.1:$(gateway_port "$replica")" answers_http "http://127.0.0.1:$(gateway_port "$replica")/readyz"
+        line "gateway $replica" "127.0.0.1:$(gateway_port "$replica")" answers_http "http://127.0.0.1:$(gateway_ops_port "$replica")/readyz"
     done
-    line balancer "127.0.0.1:$gateway_balancer_port" answers_http "http://127.0.0.1:$gateway_balancer_port/readyz"
+    # Through the balancer, which sends only to a gateway whose /readyz answers.
+    line balancer "127.0.0.1:$gateway_balancer_port" answers_http "http://127.0.0.1:$gateway_balancer_port/api/v1/config"
     line "smtp sink" "127.0.0.1:$smtp_port" port_answers "$smtp_port"
 }
 

@@ -62,8 +62,8 @@ done
 # --- Gateway and web client (skipped until the gateway exists) ---------------------------------
 gateway_running=no
 if [ -f gateway/__main__.py ]; then
-    launch gateway "$PORTAL_GATEWAY_URL/readyz" gateway
-    ready gateway "$PORTAL_GATEWAY_URL/readyz"
+    launch gateway "$(ops_url gateway)/readyz" gateway
+    ready gateway "$(ops_url gateway)/readyz"
     gateway_running=yes
 fi
 
@@ -80,6 +80,7 @@ echo
 echo "Portail Parents runs on this machine:"
 if [ $gateway_running = yes ]; then
     echo "  portal (web + API)   $PORTAL_GATEWAY_URL"
+    printf '  %-20s %s/metrics, /healthz, /readyz\n' gateway "$(ops_url gateway)"
 else
     echo "  portal (web + API)   not yet: there is no gateway/ to start"
 fi

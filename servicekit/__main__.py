@@ -1,4 +1,5 @@
-"""``python -m servicekit <command> <service>``: run, migrate, rebuild-projections, dead-letters."""
+"""``python -m servicekit <command> <service>``: run, migrate, rebuild-projections, dead-letters,
+access-log."""
 from servicekit.green import patch
 
 patch()  # before anything opens a socket

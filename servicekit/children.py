@@ -2,6 +2,12 @@
 its own projection of the parent↔child links, the access log of each read of a child's data
 (Québec's Law 25), forgetting a closed account, and the requests' schemas.
 
+The access log outlives the accounts: a school must be able to tell who read a child's file, even
+after the reader closed their account. Closing an account puts a keyed hash of the parent's id in
+place of the id (``pseudonym``, under ``PORTAL_ACCESS_LOG_SECRET``, the same in every service so
+that one reader reads as one pseudonym everywhere); every row, pseudonymised or not, is deleted
+once older than its board's retention (``expire``, ``retention_days``).
+
 ``link_tables(metadata)`` declares both tables in a service's metadata; ``Children`` answers "is
 this child theirs?" (``link``), lists a family (``family``), writes the log and forgets a parent;
 its ``apply`` feeds the links from ``ChildLinked``/``ChildUnlinked`` (order-tolerant: an unlink is
@@ -13,17 +19,22 @@ late link events are left out (``apply``'s ``closed``: notices).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 
 from marshmallow import Schema
 from sqlalchemy import (
-    BigInteger, Boolean, Column, DateTime, Identity, Index, MetaData, Table, Text, delete, func, insert, select,
+    BigInteger, Boolean, Column, DateTime, Identity, Index, MetaData, Table, Text, bindparam, delete, func, insert,
+    or_, select, update,
 )
 from sqlalchemy.engine import Connection
 
 from contracts.fields import Id, Uuid
 
-from . import shredding
+from . import schooltime, shredding
 from .errors import NotFound, load
 from .projection import upsert_latest
 
@@ -40,12 +51,17 @@ class ParentSchema(Schema):
     parent_id = PARENT_ID
 
 
+class StudentSchema(Schema):
+    student_id = ID
+
+
 class ChildSchema(ParentSchema):
     student_id = ID
 
 
 def link_tables(metadata: MetaData, *more, log_by_parent: bool = True) -> tuple[Table, Table]:
-    """The ``links`` read model and the ``access_log`` (not a read model: never rebuilt).
+    """The ``links`` read model and the ``access_log`` (not a read model: never rebuilt; a row
+    names its reader by ``parent_id`` while the account is open, by ``parent_pseudonym`` after).
     ``more``: the columns and indexes a service keeps on its links beyond these; notices' log
     was made without the index by parent (``log_by_parent``)."""
     links = Table(
@@ -60,14 +76,45 @@ def link_tables(metadata: MetaData, *more, log_by_parent: bool = True) -> tuple[
     access_log = Table(
         "access_log", metadata,
         Column("id", BigInteger, Identity(always=True), primary_key=True),
-        Column("parent_id", Text, nullable=False),
+        Column("parent_id", Text),
         Column("student_id", Text, nullable=False),
         Column("what", Text, nullable=False),
         Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("parent_pseudonym", Text),
         Index("access_log_student_idx", "student_id", "at"),
+        Index("access_log_at_idx", "at"),
         *([Index("access_log_parent_idx", "parent_id")] if log_by_parent else []),
     )
     return links, access_log
+
+
+ACCESS_LOG_SECRET = "PORTAL_ACCESS_LOG_SECRET"
+ACCESS_LOG_RETENTION = "PORTAL_ACCESS_LOG_RETENTION_DAYS"
+DEFAULT_RETENTION_DAYS = 365
+
+
+def pseudonym(parent_id: str) -> str:
+    """What the access log keeps of a closed account's reader: HMAC-SHA256 of the id under the
+    operator's secret, hex. Without the secret nobody can tell whose it is, even holding every
+    parent id (the event stores keep ids readable)."""
+    secret = os.environ.get(ACCESS_LOG_SECRET)
+    if not secret:
+        raise RuntimeError(f"{ACCESS_LOG_SECRET} must be set: closing an account pseudonymises its access log")
+    return hmac.new(secret.encode(), f"access-log:{parent_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def retention_days(setting: str | None = None) -> dict[str | None, int]:
+    """The access log's retention, in days, by board (None: every board not named), from
+    ``PORTAL_ACCESS_LOG_RETENTION_DAYS``: a number for every board and ``<org id>=<days>`` for the
+    boards that set their own, comma-separated, e.g. ``365,css-trois-lacs=730``."""
+    setting = os.environ.get(ACCESS_LOG_RETENTION, "") if setting is None else setting
+    days: dict[str | None, int] = {None: DEFAULT_RETENTION_DAYS}
+    for item in filter(None, (part.strip() for part in setting.split(","))):
+        board, _, value = item.rpartition("=")
+        if not value.isdigit() or int(value) < 1 or "=" in board:
+            raise ValueError(f"{ACCESS_LOG_RETENTION}: {item!r} is neither a number of days nor <org id>=<days>")
+        days[board or None] = int(value)
+    return days
 
 
 def account_closed(event) -> bool:
@@ -103,13 +150,17 @@ class Children:
         self.forget(conn, gone)
 
     def forget(self, conn: Connection, parent_ids: list[str], *more: Table) -> None:
-        """Law 25: a closed account leaves no link nor access-log row keyed by that parent, nor
-        any in the service's ``more`` tables of the parent's own state, and their personal data
-        in the event store reads forgotten (its key deleted, ``shredding``)."""
+        """Law 25: a closed account leaves no link, nor any row in the service's ``more`` tables
+        of the parent's own state; its reads stay in the access log under its ``pseudonym``; and
+        its personal data in the event store reads forgotten (its key deleted, ``shredding``)."""
         if parent_ids:
             shredding.forget(conn, "parent", parent_ids)
-            for table in (self.links, self.access_log, *more):
+            for table in (self.links, *more):
                 conn.execute(delete(table).where(table.c.parent_id.in_(parent_ids)))
+            log = self.access_log
+            conn.execute(update(log).where(log.c.parent_id == bindparam("closed"))
+                         .values(parent_id=None, parent_pseudonym=bindparam("reader")),
+                         [{"closed": p, "reader": pseudonym(p)} for p in sorted(set(parent_ids))])
 
     def linked(self, parent_id: str):
         """The condition on ``links`` of the parent's linked children, for a query of the service's."""
@@ -118,7 +169,7 @@ class Children:
     def find(self, conn: Connection, parent_id: str, student_id: str):
         """The link of the child to the parent, or None (not logged)."""
         # FOR SHARE: an unlink or an account closure waits for this read to commit, and a read
-        # waits for them, so no access-log row outlives the forgetting of its parent.
+        # waits for them, so no access-log row keeps the id of a parent once forgotten.
         return conn.execute(
             select(self.links).where(self.linked(parent_id), self.links.c.student_id == student_id)
             .with_for_update(read=True)
@@ -164,7 +215,9 @@ class Children:
         return {row.student_id: row.school_id for row in rows}
 
     def log(self, conn: Connection, parent_id: str, student_ids: Iterable[str], what: str) -> None:
-        rows = [{"parent_id": parent_id, "student_id": s, "what": what} for s in student_ids]
+        # Stamped by the school clock, as events are: retention compares it with the same clock.
+        at = schooltime.school_now()
+        rows = [{"parent_id": parent_id, "student_id": s, "what": what, "at": at} for s in student_ids]
         if rows:
             conn.execute(insert(self.access_log), rows)
 
@@ -174,6 +227,24 @@ class Children:
             select(self.access_log).where(self.access_log.c.parent_id == parent_id).order_by(self.access_log.c.id)
         ).all()
         return [{"student_id": r.student_id, "what": r.what, "at": r.at.isoformat()} for r in rows]
+
+    def readers(self, conn: Connection, student_id: str) -> list[dict]:
+        """Who read the child's data, what and when, oldest first: for the child's school. A
+        reader is a parent id, or the pseudonym of a closed account."""
+        log = self.access_log
+        rows = conn.execute(select(log).where(log.c.student_id == student_id).order_by(log.c.at, log.c.id)).all()
+        return [{"parent_id": r.parent_id, "parent_pseudonym": r.parent_pseudonym, "what": r.what,
+                 "at": r.at.isoformat()} for r in rows]
+
+    def expire(self, conn: Connection, now: datetime, days: dict[str | None, int]) -> int:
+        """Delete the reads older than their board's retention (``retention_days``); how many.
+        A child's board is the org part of its id, as the contracts' trust rules make it."""
+        log = self.access_log
+        board = func.split_part(log.c.student_id, ".", 1)
+        named = {b: d for b, d in days.items() if b is not None}
+        older = [(board == b) & (log.c.at < now - timedelta(days=d)) for b, d in named.items()]
+        older.append(board.not_in(list(named)) & (log.c.at < now - timedelta(days=days[None])))
+        return conn.execute(delete(log).where(or_(*older))).rowcount
 
     def links_of(self, conn: Connection, parent_id: str) -> list[dict]:
         rows = conn.execute(select(self.links).where(self.links.c.parent_id == parent_id)).all()

@@ -11,10 +11,13 @@ import time
 
 import eventlet
 
-from . import config, deadletters, logs, migrations, store
+from . import config, deadletters, errors, logs, migrations, privacy, store
+from .children import StudentSchema
 from .database import make_engine
 
 SERVICES = ("identity", "linking", "attendance", "grades", "billing", "notices")
+# The services that answer about a child, and so keep an access log (servicekit.children).
+ACCESS_LOGGED = SERVICES[1:]
 
 
 def service_class(service: str):
@@ -61,11 +64,25 @@ def rebuild_projections(service: str, url: str) -> dict:
             "events_per_second": round(count / seconds) if seconds else None}
 
 
+def readers(service: str, url: str, student_id: str) -> list[dict]:
+    """The school's list of who read a child's data in ``service`` (``privacy.Privacy.readers``)."""
+    request = errors.load(StudentSchema(), {"student_id": student_id})
+    engine = make_engine(url, pool_size=1)
+    with engine.begin() as conn:
+        found = privacy.children_of(service).readers(conn, request["student_id"])
+    engine.dispose()
+    return found
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m servicekit")
     commands = parser.add_subparsers(dest="command", required=True)
     for name in ("run", "migrate", "rebuild-projections"):
         commands.add_parser(name).add_argument("service", choices=SERVICES)
+    log = commands.add_parser("access-log", help="who read a child's data, what and when (for its school)")
+    log.add_argument("student_id")
+    log.add_argument("services", nargs="*", metavar="service",
+                     help=f"among {', '.join(ACCESS_LOGGED)} (all when none is named)")
     dead = commands.add_parser("dead-letters", help="list or replay a service's dead letters")
     dead.add_argument("action", choices=("list", "replay"))
     dead.add_argument("service", choices=SERVICES)
@@ -81,6 +98,17 @@ def main(argv=None) -> int:
         return 0
     if args.command == "rebuild-projections":
         print(json.dumps(rebuild_projections(args.service, config.database_url(args.service))))
+        return 0
+    if args.command == "access-log":
+        unknown = sorted(set(args.services) - set(ACCESS_LOGGED))
+        if unknown:
+            parser.error(f"no access log in {', '.join(unknown)}: choose among {', '.join(ACCESS_LOGGED)}")
+        try:
+            for service in args.services or ACCESS_LOGGED:
+                for read in readers(service, config.database_url(service), args.student_id):
+                    print(json.dumps({"service": service, **read}, ensure_ascii=False))
+        except errors.DomainError as error:
+            parser.error(f"student_id: {error}")
         return 0
     if args.action == "list":
         for letter in deadletters.peek(config.amqp_url(args.service), args.service):

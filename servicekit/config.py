@@ -4,7 +4,7 @@ import os
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 OPS_PORTS = {
-    "identity": 8101, "linking": 8102, "attendance": 8103,
+    "gateway": 8100, "identity": 8101, "linking": 8102, "attendance": 8103,
     "grades": 8104, "billing": 8105, "notices": 8106,
 }
 

@@ -52,3 +52,22 @@ def baseline(metadata: MetaData):
         metadata.drop_all(op.get_bind())
 
     return upgrade, downgrade
+
+
+def pseudonymous_access_log():
+    """The ``upgrade`` and ``downgrade`` of the version that keeps a service's access log after
+    its readers close their accounts (``servicekit.children``): the parent id may be empty, the
+    pseudonym takes its place, and retention deletes by age."""
+
+    def upgrade():
+        op.execute("ALTER TABLE access_log ALTER COLUMN parent_id DROP NOT NULL,"
+                   " ADD COLUMN IF NOT EXISTS parent_pseudonym text")
+        op.execute("CREATE INDEX IF NOT EXISTS access_log_at_idx ON access_log (at)")
+
+    def downgrade():
+        op.execute("DELETE FROM access_log WHERE parent_id IS NULL")  # the closed accounts' reads
+        op.execute("DROP INDEX IF EXISTS access_log_at_idx")
+        op.execute("ALTER TABLE access_log DROP COLUMN IF EXISTS parent_pseudonym,"
+                   " ALTER COLUMN parent_id SET NOT NULL")
+
+    return upgrade, downgrade

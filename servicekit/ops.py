@@ -2,7 +2,8 @@
 entrypoint.
 
 The three paths are served by a small WSGI server of their own, outside nameko's worker pool, so
-that a probe still answers when every worker is busy.
+that a probe still answers when every worker is busy; the gateway serves the same application
+(``ops_app``) on a port apart from its public one.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import functools
 import json
 import logging
 import time
+from collections.abc import Callable
 
 import eventlet
 import eventlet.wsgi
@@ -22,6 +24,7 @@ from .errors import DomainError
 
 log = logging.getLogger(__name__)
 
+PATHS = ("/metrics", "/healthz", "/readyz")
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -76,6 +79,7 @@ class Operations(DependencyProvider):
         self.metrics = metrics_for(self.service)
         self.host = self.container.config.get("OPS_HOST", "127.0.0.1")
         self.port = int(self.container.config.get("OPS_PORT", 0))
+        self._app = ops_app(self.service, self.readiness_problems)
         self._started: dict = {}
 
     def start(self):
@@ -89,20 +93,6 @@ class Operations(DependencyProvider):
 
     def _serve(self):
         eventlet.wsgi.server(self._socket, self._app, log_output=False, debug=False)
-
-    def _app(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        if path == "/metrics":
-            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
-            return [generate_latest(REGISTRY)]
-        if path == "/healthz":
-            return _json(start_response, "200 OK", {"status": "alive", "service": self.service})
-        if path == "/readyz":
-            problems = self.readiness_problems()
-            status = "503 Service Unavailable" if problems else "200 OK"
-            return _json(start_response, status, {"ready": not problems, "problems": problems,
-                                                  **schooltime.readiness_note()})
-        return _json(start_response, "404 Not Found", {"code": "not_found"})
 
     def readiness_problems(self) -> list[str]:
         """What keeps the process from serving: each extension that can tell says so."""
@@ -131,6 +121,26 @@ class Operations(DependencyProvider):
         if exc_info is not None and not isinstance(exc_info[1], DomainError):
             log.error("%s failed", name, exc_info=exc_info)
         logs.current.correlation_id = None
+
+
+def ops_app(process: str, readiness_problems: Callable[[], list[str]]):
+    """The WSGI application of an ops port: metrics, liveness, and readiness as the process's
+    ``readiness_problems`` tell it."""
+    def app(environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == "/metrics":
+            start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST)])
+            return [generate_latest(REGISTRY)]
+        if path == "/healthz":
+            return _json(start_response, "200 OK", {"status": "alive", "service": process})
+        if path == "/readyz":
+            problems = readiness_problems()
+            status = "503 Service Unavailable" if problems else "200 OK"
+            return _json(start_response, status, {"ready": not problems, "problems": problems,
+                                                  **schooltime.readiness_note()})
+        return _json(start_response, "404 Not Found", {"code": "not_found"})
+
+    return app
 
 
 def _json(start_response, status: str, body: dict):

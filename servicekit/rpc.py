@@ -31,6 +31,11 @@ for _error in (DomainError, NotFound, Conflict, TooManyAttempts, Unavailable):
 log = logging.getLogger(__name__)
 
 
+# In ``callers``: the service's own broker user, in whose name its operators' tooling calls the
+# methods that answer the school rather than a parent (``servicekit.privacy``).
+OWN_SERVICE = "<own service>"
+
+
 class CallerRefused(Exception):
     """The request's sender may not call this method."""
 
@@ -42,6 +47,10 @@ class GuardedRpc(Rpc):
     def __init__(self, callers=(trust.GATEWAY,), **kwargs):
         self.callers = frozenset(callers)
         super().__init__(**kwargs)
+
+    def setup(self):
+        self.callers = frozenset(self.container.service_name if c == OWN_SERVICE else c for c in self.callers)
+        super().setup()
 
     def handle_message(self, body, message):
         caller = message.properties.get("user_id")

@@ -10,6 +10,8 @@ clock's day for this process and every process it starts (``make test`` runs the
 import os
 
 os.environ["PORTAL_TEST_SETTINGS"] = "1"
+# The key of the access log's pseudonyms (servicekit.children), the tests' own unless given.
+os.environ.setdefault("PORTAL_ACCESS_LOG_SECRET", "test-access-log-secret")
 
 from servicekit.green import patch  # noqa: E402
 

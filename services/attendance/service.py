@@ -18,6 +18,7 @@ from servicekit.children import ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.privacy import Privacy
 from servicekit.projection import take_in
 from servicekit.relay import Relay
 from servicekit.rpc import rpc
@@ -32,7 +33,7 @@ from .tables import absences, calendars, declarations, detentions, documents, ti
 commands = store.Commands(projections.apply)
 
 
-class AttendanceService:
+class AttendanceService(Privacy):
     name = "attendance"
 
     db = Database()

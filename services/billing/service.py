@@ -14,6 +14,7 @@ from servicekit.children import ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.privacy import Privacy
 from servicekit.projection import take_in
 from servicekit.rpc import rpc
 
@@ -23,7 +24,7 @@ from .schemas import ReceiptSchema, ReceiptsSchema
 from .tables import payments, statements, tax_receipts
 
 
-class BillingService:
+class BillingService(Privacy):
     name = "billing"
 
     db = Database()

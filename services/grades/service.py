@@ -15,6 +15,7 @@ from servicekit.children import ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.privacy import Privacy
 from servicekit.projection import take_in
 from servicekit.rpc import rpc
 
@@ -24,7 +25,7 @@ from .schemas import BulletinSchema, ResultsSchema
 from .tables import assignments, bulletins, homework, ministry_results, school_settings
 
 
-class GradesService:
+class GradesService(Privacy):
     name = "grades"
 
     db = Database()

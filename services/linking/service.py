@@ -19,6 +19,7 @@ from servicekit.children import ParentSchema
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.privacy import Privacy
 from servicekit.relay import Relay
 from servicekit.rpc import rpc
 
@@ -71,7 +72,7 @@ class PinSecret(DependencyProvider):
         return self.secret
 
 
-class LinkingService:
+class LinkingService(Privacy):
     name = "linking"
 
     db = Database()

@@ -19,6 +19,7 @@ from servicekit import errors, store
 from servicekit.consumer import event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.privacy import Privacy
 from servicekit.rpc import rpc
 
 from . import domain, feed, notifications, projections, tables, templates
@@ -41,7 +42,7 @@ FAMILY = (select(links.c.student_id, links.c.org_id, links.c.school_id, students
           .order_by(links.c.student_id))
 
 
-class NoticesService:
+class NoticesService(Privacy):
     name = "notices"
 
     db = Database()

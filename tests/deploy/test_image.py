@@ -137,12 +137,13 @@ def test_a_service_and_the_gateway_run_from_the_image(image, containers, own_vho
         wait_for(lambda: get(f"http://127.0.0.1:{ops}/readyz")[0] == 200, "linking ready", service)
         assert b"portal_linking_" in get(f"http://127.0.0.1:{ops}/metrics")[2]
 
-        port = free_port()
+        port, ops = free_port(), free_port()
         gateway = containers("gateway", image, {"PORTAL_AMQP_URL": user_url(amqp_url, "gateway"),
                                                 "PORTAL_GATEWAY_PORT": port,
                                                 "PORTAL_GATEWAY_HOST": "127.0.0.1",
+                                                "PORTAL_OPS_PORT": ops, "PORTAL_OPS_HOST": "127.0.0.1",
                                                 "PORTAL_KEYCLOAK_URL": portal_env["PORTAL_KEYCLOAK_URL"]})
-        wait_for(lambda: get(f"http://127.0.0.1:{port}/healthz")[0] == 200, "gateway up", gateway)
+        wait_for(lambda: get(f"http://127.0.0.1:{ops}/healthz")[0] == 200, "gateway up", gateway)
         status, kind, page = get(f"http://127.0.0.1:{port}/")
         assert status == 200 and kind.startswith("text/html"), (status, kind, page[:200])
         assets = re.findall(rb'(?:src|href)="(/assets/[^"]+\.js)"', page)

@@ -116,6 +116,7 @@ def needed_ways(objects: list[dict]) -> list[tuple]:
         ("gateway -> Keycloak (realm keys)", ours["portal-gateway"], "OURS", KEYCLOAK_POD, "OURS", 8080),
         ("identity -> Keycloak (admin API)", ours["portal-identity"], "OURS", KEYCLOAK_POD, "OURS", 8080),
         ("ingress controller -> gateway", {}, "ingress-nginx", ours["portal-gateway"], "OURS", 8000),
+        ("Prometheus -> gateway (ops port)", {}, "monitoring", ours["portal-gateway"], "OURS", 8080),
         ("ingress controller -> Keycloak", {}, "ingress-nginx", KEYCLOAK_POD, "OURS", 8080),
         ("Keycloak -> its database", KEYCLOAK_POD, "OURS", keycloak_db, "OURS", 5432),
         ("realm import -> Keycloak's database", REALM_IMPORT_POD, "OURS", keycloak_db, "OURS", 5432),
@@ -158,6 +159,12 @@ def test_what_must_stay_shut_is_shut(rendered, what, source, destination, port):
     ns = namespace_of(rendered)
     src = pods(rendered)[source]
     assert not allowed(of_kind(rendered, "NetworkPolicy"), ns, src, ns, destination, ns, port), what
+
+
+def test_the_ingress_controller_never_reaches_the_gateways_ops_port(rendered):
+    ns = namespace_of(rendered)
+    gateway = pods(rendered)["portal-gateway"]
+    assert not allowed(of_kind(rendered, "NetworkPolicy"), ns, {}, "ingress-nginx", gateway, ns, 8080)
 
 
 def test_a_pod_with_no_policy_of_its_own_reaches_nothing(rendered):

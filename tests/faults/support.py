@@ -383,7 +383,8 @@ def _shut(connection) -> None:
 
 
 def readyz_status(ops_url: str, timeout: float) -> int | None:
-    """The HTTP status of ``<ops_url>/readyz``, or None when nothing answers."""
+    """The HTTP status of ``<ops_url>/readyz`` (a service's or a gateway's ops port), or None when
+    nothing answers."""
     try:
         with urllib.request.urlopen(f"{ops_url}/readyz", timeout=timeout) as answer:
             return answer.status

@@ -75,20 +75,26 @@ class KeycloakRealm:
 
 
 class ServedGateway:
-    """The gateway app served by eventlet's WSGI server in this process."""
+    """The gateway app served by eventlet's WSGI server in this process, its ops endpoints on a
+    port of their own (``ops_url``) as ``python -m gateway`` serves them."""
 
     def __init__(self, gateway, port: int):
         self.gateway = gateway
         gateway.start()
         self.socket = eventlet.listen(("127.0.0.1", port), backlog=1024)
+        self.ops_socket = eventlet.listen(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{port}"
+        self.ops_url = f"http://127.0.0.1:{self.ops_socket.getsockname()[1]}"
         self.thread = eventlet.spawn(eventlet.wsgi.server, self.socket, gateway, max_size=5000, log_output=False)
+        self.ops_thread = eventlet.spawn(eventlet.wsgi.server, self.ops_socket, gateway.ops, log_output=False)
         deadline = time.monotonic() + 15
-        while request(self.url, "GET", "/readyz")[0] != 200:
+        while request(self.ops_url, "GET", "/readyz")[0] != 200:
             assert time.monotonic() < deadline, "gateway not ready"
             time.sleep(0.05)
 
     def stop(self) -> None:
+        self.ops_thread.kill()
+        self.ops_socket.close()
         self.thread.kill()
         self.socket.close()
         self.gateway.stop()

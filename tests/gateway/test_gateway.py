@@ -52,17 +52,23 @@ def test_errors_are_json_in_the_request_language_with_security_headers(served_ga
     assert headers["X-Content-Type-Options"] == "nosniff" and headers["Referrer-Policy"] == "no-referrer"
 
 
-def test_serves_openapi_31_health_readiness_and_metrics(served_gateway):
-    gateway = served_gateway()
+def test_serves_openapi_31_and_health_readiness_and_metrics_on_the_ops_port_alone(served_gateway, tmp_path):
+    (tmp_path / "index.html").write_text("<!doctype html><title>Portail</title>")
+    gateway = served_gateway(web_dist=tmp_path)
     status, _, document = request(gateway.url, "GET", f"{API}/openapi.json")
     assert status == 200 and document["openapi"] == "3.1.0"
     assert "/children/{student_id}/absences" in document["paths"]
     assert "/children/{student_id}/dashboard" in document["paths"]
     assert document["paths"]["/children/{student_id}/absences/declarations"]["post"]["responses"]["422"]
-    assert request(gateway.url, "GET", "/healthz")[0] == 200
-    status, _, ready = request(gateway.url, "GET", "/readyz")
+    for path in ("/healthz", "/readyz", "/metrics"):
+        # Neither answered nor taken for one of the web client's pages on the public port.
+        status, _, body = request(gateway.url, "GET", path)
+        assert status == 404 and body["code"] == "not_found", path
+    assert request(gateway.url, "GET", "/famille")[0] == 200  # a page of the client's own
+    assert request(gateway.ops_url, "GET", "/healthz")[0] == 200
+    status, _, ready = request(gateway.ops_url, "GET", "/readyz")
     assert status == 200 and ready["ready"] is True
-    _, _, metrics = request(gateway.url, "GET", "/metrics")
+    _, _, metrics = request(gateway.ops_url, "GET", "/metrics")
     text = metrics.decode()
     assert 'portal_gateway_requests_total{method="GET",route="/openapi.json",status="200"}' in text
     assert "portal_gateway_request_duration_seconds_bucket" in text and "portal_gateway_sse_streams" in text
@@ -98,7 +104,7 @@ def test_bad_input_is_a_4xx_with_the_field(family):
 def degraded(gateway, tile: str) -> float:
     """What ``/metrics`` says of the tile's degradations so far; the registry is the whole test
     process's, so a test compares it with its value before."""
-    _, _, metrics = request(gateway.url, "GET", "/metrics")
+    _, _, metrics = request(gateway.ops_url, "GET", "/metrics")
     for line in metrics.decode().splitlines():
         name, _, value = line.rpartition(" ")
         if name == f'portal_gateway_tile_degraded_total{{tile="{tile}"}}':

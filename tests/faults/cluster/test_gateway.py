@@ -17,8 +17,8 @@ def test_a_gateway_killed_the_other_answers(cluster):
         for n in range(REQUESTS):
             if n == killed_at:
                 cluster.kill9_group("gateway-a")
-            # /readyz answers 200 only from a gateway whose RPC replies and live feed are consumed.
-            statuses.append(request(portal, "GET", "/readyz")[0])
+            # The balancer sends only to a gateway whose /readyz (on its ops port) says ready.
+            statuses.append(request(portal, "GET", "/api/v1/config")[0])
         document = request(portal, "GET", "/api/v1/openapi.json")[0]
         report("kill -9 of one of the two gateways behind HAProxy",
                requests=REQUESTS, killed_before_request=killed_at,

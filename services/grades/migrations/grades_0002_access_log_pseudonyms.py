@@ -1,0 +1,11 @@
+"""The access log outlives closed accounts: their reads kept under a pseudonym, then expired.
+
+Revision ID: grades_0002
+"""
+from servicekit.migrations import pseudonymous_access_log
+
+revision = "grades_0002"
+down_revision = "grades_0001"
+branch_labels = None
+depends_on = None
+upgrade, downgrade = pseudonymous_access_log()
