@@ -73,11 +73,11 @@ def portal(prefix: str, services=SERVICES, gateway: bool = True, environment: di
                 env=dict(env, PORTAL_DATABASE_URL=url, PORTAL_OPS_PORT=str(ports[service])))
         gateway_url = None
         if gateway:
-            ports["gateway"] = free_port()
-            gateway_url = f"http://127.0.0.1:{ports['gateway']}"
+            ports["gateway"], public = free_port(), free_port()
+            gateway_url = f"http://127.0.0.1:{public}"
             processes["gateway"] = subprocess.Popen(
                 [sys.executable, "-m", "gateway"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                env=dict(env, PORTAL_GATEWAY_PORT=str(ports["gateway"])))
+                env=dict(env, PORTAL_GATEWAY_PORT=str(public), PORTAL_OPS_PORT=str(ports["gateway"])))
         for port in ports.values():
             wait_ready(port, timeout=90)
         yield Portal(vhost, amqp_url, urls, processes, gateway_url)

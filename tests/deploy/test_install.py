@@ -87,6 +87,23 @@ def test_the_login_host_routes_the_portal_realm_and_never_keycloaks_admin_or_mas
                 assert not path["path"].startswith(("/admin", "/realms/master")), ingress["metadata"]["name"]
 
 
+def test_the_gateways_ingress_reaches_its_public_port_and_never_its_ops_port(rendered):
+    """/metrics, /healthz and /readyz are served on the ops port alone (gateway/__main__.py): the
+    ingress routes to the public one, the probes and Prometheus use the ops one."""
+    container = one(rendered, "Deployment", "portal-gateway")["spec"]["template"]["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert ports == {"http": int(env["PORTAL_GATEWAY_PORT"]), "ops": int(env["PORTAL_OPS_PORT"])}
+    assert ports["http"] != ports["ops"]
+    service = {p["name"]: p["targetPort"] for p in one(rendered, "Service", "portal-gateway")["spec"]["ports"]}
+    routed = {path["backend"]["service"]["port"]["name"]
+              for rule in one(rendered, "Ingress", "portal-gateway")["spec"]["rules"] for path in rule["http"]["paths"]}
+    assert {service[name] for name in routed} == {"http"}
+    assert container["readinessProbe"]["httpGet"]["port"] == container["livenessProbe"]["httpGet"]["port"] == "ops"
+    scraped = {e["port"] for e in one(rendered, "ServiceMonitor", "portal-gateway")["spec"]["endpoints"]}
+    assert {service[name] for name in scraped} == {"ops"}
+
+
 def wave(obj) -> int:
     return int(obj["metadata"].get("annotations", {}).get("argocd.argoproj.io/sync-wave", "0"))
 
