@@ -50,6 +50,14 @@ def start_process(name: str, args: list[str], env: dict, ready_url: str, logs: P
     return process
 
 
+def start_gateway(name: str, env: dict, logs: Path) -> subprocess.Popen:
+    """``python -m gateway`` with ``env`` (its public port in PORTAL_GATEWAY_PORT) and an ops port
+    of its own, ready when returned."""
+    ops = free_port()
+    return start_process(name, ["gateway"], dict(env, PORTAL_OPS_PORT=str(ops)), f"http://127.0.0.1:{ops}/readyz",
+                         logs)
+
+
 @pytest.fixture(scope="session")
 def web_client():
     if not (REPO / "web" / "dist" / "index.html").is_file() or not AXE.is_file():
@@ -107,7 +115,7 @@ def portal(portal_env, database_url, web_client, realm_allows):
         url = f"http://127.0.0.1:{port}"
         realm_allows(url)
         env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_GATEWAY_PORT=str(port), PORTAL_WEB_DIST=str(web_client))
-        running.append(start_process("gateway", ["gateway"], env, f"{url}/readyz", logs))
+        running.append(start_gateway("gateway", env, logs))
         yield Portal(url, amqp_url, logs)
     finally:
         stop_processes(*running)

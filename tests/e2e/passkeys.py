@@ -103,20 +103,24 @@ def _sign_in_with_passkey(page, portal_url: str, authenticator: Authenticator, s
 
 def _refused(page, portal_url: str, authenticator: Authenticator, sign_in: str, message: str) -> None:
     """The login page's autofill offers the key in the authenticator at once: Keycloak refuses it.
-    The key is then taken out, or the login form shown again with the refusal would offer it again;
-    the page is left on the portal's home."""
+    The key is then taken out, or the login form shown again with the refusal would offer it again."""
     page.get_by_role("button", name=sign_in, exact=True).click()
     expect(page.get_by_text(message).first).to_be_visible()
     authenticator.clear()
     assert not page.url.startswith(portal_url)
+
+
+def _home(page, portal_url: str) -> None:
+    """Back to the portal's home from a refusal: the form shown again may have sent the key once
+    more before it was taken out, and that refusal's page load cancels a first navigation; with no
+    key left, the next one holds."""
+    page.wait_for_load_state("networkidle")
     try:
         page.goto(f"{portal_url}/")
     except PlaywrightError as error:
-        # The form shown again may have sent the key once more before it was taken out: that
-        # refusal's page load cancels this navigation; with no key left, the next one holds.
         if "ERR_ABORTED" not in error.message:
             raise
-        page.wait_for_load_state()
+        page.wait_for_load_state("networkidle")
         page.goto(f"{portal_url}/")
 
 
@@ -192,6 +196,7 @@ def passkeys(browser, portal_url: str) -> None:
     assert parent_id != base64.b64decode(their_key["userHandle"]).decode()
     mine.add(dict(their_key, userHandle=base64.b64encode(parent_id.encode()).decode()))
     _refused(page, portal_url, mine, "Se connecter", "Cette clé d'accès n'est pas reconnue")
+    _home(page, portal_url)
 
     # -- A removed passkey no longer signs in -----------------------------------------------------
     _keycloak_login_form(page, "Se connecter")

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.e2e.conftest import REPO, Portal, start_process
+from tests.e2e.conftest import REPO, Portal, start_gateway
 from tests.gateway.stack import free_port
 from tests.support import stop_processes
 
@@ -37,7 +37,7 @@ def test_logging_in_while_keycloak_is_out_of_reach_says_so(portal, web_client):
     env = dict(os.environ, PORTAL_AMQP_URL=portal.amqp_url, PORTAL_GATEWAY_PORT=str(port),
                PORTAL_WEB_DIST=str(web_client), PORTAL_TOKEN_ISSUER=f"http://127.0.0.1:{nobody}/realms/portal")
     url = f"http://127.0.0.1:{port}"
-    gateway = start_process("gateway-keycloak-down", ["gateway"], env, f"{url}/readyz", portal.logs)
+    gateway = start_gateway("gateway-keycloak-down", env, portal.logs)
     try:
         _journey("sign-in-down", Portal(url, portal.amqp_url, portal.logs))
     finally:

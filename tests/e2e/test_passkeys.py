@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from tests.e2e.conftest import REPO, start_process
+from tests.e2e.conftest import REPO, start_gateway
 from tests.gateway.stack import free_port
 from tests.support import stop_processes
 
@@ -21,7 +21,7 @@ def test_a_parent_signs_in_with_a_passkey(portal, portal_env, web_client, realm_
     realm_allows(url)
     env = dict(os.environ, PORTAL_AMQP_URL=portal.amqp_url, PORTAL_GATEWAY_PORT=str(port),
                PORTAL_WEB_DIST=str(web_client), PORTAL_KEYCLOAK_URL=keycloak)
-    gateway = start_process("gateway-passkeys", ["gateway"], env, f"http://127.0.0.1:{port}/readyz", portal.logs)
+    gateway = start_gateway("gateway-passkeys", env, portal.logs)
     try:
         run = subprocess.run([sys.executable, "-m", "tests.e2e.passkeys", url], cwd=REPO,
                              env=dict(os.environ, PORTAL_E2E_LOGS=str(portal.logs)),
