@@ -2,7 +2,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ["ingestion", "gateway", "memory", "idle", "surge", "report_card", "shredding"]
+BENCHMARKS = ["ingestion", "gateway", "readpath", "memory", "idle", "surge", "report_card", "shredding"]
 
 
 def main(names: list[str]) -> int:

@@ -70,7 +70,7 @@ def run() -> dict:
 
     from servicekit import migrations
     from servicekit.cli import SERVICES
-    from tests.e2e.conftest import start_process
+    from tests.e2e.conftest import start_gateway, start_process
     from tests.gateway.stack import (KeycloakRealm, child_events, free_port, parent_verified, publish, request,
                                      school_events)
     from tests.support import create_vhost, delete_vhost, stop_processes
@@ -92,10 +92,8 @@ def run() -> dict:
             env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_DATABASE_URL=database, PORTAL_OPS_PORT=str(ops))
             running.append(start_process(service, ["servicekit", "run", service], env,
                                          f"http://127.0.0.1:{ops}/readyz", logs))
-        ops = free_port()
-        env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_GATEWAY_PORT=str(port), PORTAL_OPS_PORT=str(ops),
-                   PORTAL_TOKEN_ISSUER=realm.issuer)
-        running.append(start_process("gateway", ["gateway"], env, f"http://127.0.0.1:{ops}/readyz", logs))
+        env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, PORTAL_GATEWAY_PORT=str(port), PORTAL_KEYCLOAK_REALM=realm.name)
+        running.append(start_gateway("gateway", env, logs))
 
         email = f"bench.{uuid.uuid4().hex[:8]}@example.org"
         parent_id = realm.add_parent(email)

@@ -15,11 +15,13 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
 from base64 import b64encode
 from contextlib import contextmanager
+from pathlib import Path
 from urllib.parse import quote
 
 from sqlalchemy import create_engine, text
@@ -61,6 +63,9 @@ def portal(prefix: str, services=SERVICES, gateway: bool = True, environment: di
     env = dict(os.environ, PORTAL_AMQP_URL=amqp_url, **(environment or {}))
     processes: dict[str, subprocess.Popen] = {}
     ports: dict[str, int] = {}
+    # Each process's log, kept after the run: a benchmark's failure is read there.
+    logs = Path(tempfile.mkdtemp(prefix=f"bench-{prefix}-"))
+    print(f"bench: the processes' logs are in {logs}", flush=True)
     try:
         for service, url in urls.items():
             with admin.connect() as conn:
@@ -68,15 +73,16 @@ def portal(prefix: str, services=SERVICES, gateway: bool = True, environment: di
             migrations.upgrade(service, url)
             ports[service] = free_port()
             processes[service] = subprocess.Popen(
-                [sys.executable, "-m", "servicekit", "run", service], cwd=ROOT, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", "servicekit", "run", service], cwd=ROOT,
+                stdout=(logs / f"{service}.log").open("w"), stderr=subprocess.STDOUT,
                 env=dict(env, PORTAL_DATABASE_URL=url, PORTAL_OPS_PORT=str(ports[service])))
         gateway_url = None
         if gateway:
             ports["gateway"], public = free_port(), free_port()
             gateway_url = f"http://127.0.0.1:{public}"
             processes["gateway"] = subprocess.Popen(
-                [sys.executable, "-m", "gateway"], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                [sys.executable, "-m", "gateway"], cwd=ROOT, stdout=(logs / "gateway.log").open("w"),
+                stderr=subprocess.STDOUT,
                 env=dict(env, PORTAL_GATEWAY_PORT=str(public), PORTAL_OPS_PORT=str(ports["gateway"])))
         for port in ports.values():
             wait_ready(port, timeout=90)

@@ -65,13 +65,13 @@ def bulletins(count: int, linked: list[str]) -> list[Envelope]:
         for n, student in enumerate(students[:count])]
 
 
-def cheap_realm() -> tuple[KeycloakRealm, dict[str, str]]:
-    """The throw-away realm and its parents (email -> account id), imported in bulk."""
-    realm = KeycloakRealm(f"bench-report-card-{os.getpid()}", "http://127.0.0.1")
+def cheap_realm(name: str, count: int) -> tuple[KeycloakRealm, dict[str, str]]:
+    """A throw-away realm and its ``count`` parents (email -> account id), imported in bulk."""
+    realm = KeycloakRealm(f"{name}-{os.getpid()}", "http://127.0.0.1")
     realm.admin.connection.user_realm_name = "master"  # the admin's token is refreshed where it was issued
     realm.admin.update_realm(realm.name, {"passwordPolicy": "hashAlgorithm(pbkdf2-sha256) and hashIterations(1)",
                                           "accessTokenLifespan": 3600, "bruteForceProtected": False})
-    emails = [f"parent-{n:05d}@banc.exemple.invalid" for n in range(PARENTS)]
+    emails = [f"parent-{n:05d}@banc.exemple.invalid" for n in range(count)]
     parents = {}
     for i in range(0, len(emails), 500):
         answer = realm.admin.partial_import_realm(realm.name, {"ifResourceExists": "FAIL", "users": [
@@ -104,7 +104,7 @@ def sample(running, engine, started: float, stop: threading.Event, published: li
 
 def main() -> dict:
     print(f"report card: {PARENTS} parents in a realm of their own", flush=True)
-    realm, parents = cheap_realm()
+    realm, parents = cheap_realm("bench-report-card", PARENTS)
     local = threading.local()
 
     def login(email: str) -> str:
@@ -112,13 +112,14 @@ def main() -> dict:
 
     try:
         with portal("benchcard", services=("linking", "grades"),
-                    environment={"PORTAL_TOKEN_ISSUER": realm.issuer}) as running:
+                    environment={"PORTAL_KEYCLOAK_REALM": realm.name}) as running:
             def results_answered(student_id: str):
                 return f"/api/v1/children/{student_id}/results", lambda status, raw: status == 200
 
             print("report card: linking their children", flush=True)
             linking_started = time.monotonic()
-            students = link_families(running, parents, login, results_answered, lambda n: f"{n:07d}")
+            students = {email: children[0] for email, children in link_families(
+                running, parents, login, results_answered, lambda n: [(ORG, SCHOOL, f"{n:07d}")]).items()}
             print(f"report card: {len(students)} linked in {time.monotonic() - linking_started:.0f} s", flush=True)
             with ThreadPoolExecutor(16) as pool:
                 tokens = dict(zip(parents, pool.map(login, parents)))

@@ -194,31 +194,34 @@ def get(url: str, path: str, token: str, local: threading.local) -> bytes:
     return raw
 
 
-def link_families(running, parents: dict[str, str], login, answered, number_of) -> dict[str, str]:
-    """One child per parent (``parents``: email -> account id) on the school record with the
-    parent's email as guardian's; the parent verified by identity's event and the child linked
+def link_families(running, parents: dict[str, str], login, answered, children_of) -> dict[str, list[str]]:
+    """The children of each parent (``parents``: email -> account id; ``children_of(n)``: the
+    (board, school, student number) of the n-th parent's children) on the school record with the
+    parent's email as guardian's; the parent verified by identity's event and each child linked
     through the gateway (linking's real flow). ``answered(student_id)`` gives the path every
-    parent then GETs and the check its (status, body) must pass, once the services have heard of
-    the link. Returns email -> student id."""
-    events = school_events(ORG, SCHOOL)
-    students = {}
-    for n, (email, parent_id) in enumerate(parents.items()):
-        number = number_of(n)
-        students[email] = f"{ORG}.{number}"
-        events += child_events(ORG, SCHOOL, number, "Léa", email) + [parent_verified(parent_id, email)]
+    parent then GETs for each child and the check its (status, body) must pass, once the services
+    have heard of the link. Returns email -> the children's student ids."""
+    families = {email: children_of(n) for n, email in enumerate(parents)}
+    schools = sorted({(org, school) for children in families.values() for org, school, _ in children})
+    events = [event for org, school in schools for event in school_events(org, school)]
+    for email, parent_id in parents.items():
+        for org, school, number in families[email]:
+            events += child_events(org, school, number, "Léa", email)
+        events.append(parent_verified(parent_id, email))
     events = [e for e in events if set(EVENTS[e.type].consumers) & set(running.processes)]  # else unroutable
     for i in range(0, len(events), 1000):
         publish(events[i:i + 1000], running.amqp_url)
     # A link asked before linking holds the record is a failed attempt, and failures lock linking.
     engine = create_engine(running.database_urls["linking"])
+    wanted = (sum(len(children) for children in families.values()), len(parents))
     deadline = time.monotonic() + 300
     while True:
         with engine.connect() as conn:
             held = [conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() for table in ("guardians", "parents")]
-        if min(held) >= len(parents):
+        if held[0] >= wanted[0] and held[1] >= wanted[1]:
             break
         if time.monotonic() > deadline:
-            raise RuntimeError(f"linking holds {held} guardians and parents of {len(parents)} after 300 s")
+            raise RuntimeError(f"linking holds {held} guardians and parents of {wanted} after 300 s")
         time.sleep(1)
     engine.dispose()
     local = threading.local()
@@ -228,28 +231,29 @@ def link_families(running, parents: dict[str, str], login, answered, number_of) 
         if not hasattr(local, "gateway"):
             local.gateway = Connection(running.gateway_url)
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        body = json.dumps({"org_id": ORG, "last_name": "Gagnon", "first_name": "Léa", "birth_date": "2018-08-05",
-                           "student_number": students[email].split(".")[-1]}).encode()
-        deadline = time.monotonic() + 120
-        while True:  # once more when linking did not answer in time (503)
-            status, raw = local.gateway.request("POST", "/api/v1/children", body, headers)
-            if status == 201:
-                break
-            if status != 503 or time.monotonic() > deadline:
-                raise RuntimeError(f"could not link {email}: {status} {raw[:200]!r}")
-            time.sleep(0.2)
-        while True:  # every service answering for the child has heard of the link
-            path, check = answered(students[email])
-            status, raw = local.gateway.request("GET", path, headers=headers)
-            if check(status, raw):
-                return
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"GET {path} for {email} still {status} {raw[:300]!r}")
-            time.sleep(0.2)
+        for org, _, number in families[email]:
+            body = json.dumps({"org_id": org, "last_name": "Gagnon", "first_name": "Léa",
+                               "birth_date": "2018-08-05", "student_number": number}).encode()
+            deadline = time.monotonic() + 120
+            while True:  # once more when linking did not answer in time (503)
+                status, raw = local.gateway.request("POST", "/api/v1/children", body, headers)
+                if status == 201:
+                    break
+                if status != 503 or time.monotonic() > deadline:
+                    raise RuntimeError(f"could not link {email}: {status} {raw[:200]!r}")
+                time.sleep(0.2)
+            while True:  # every service answering for the child has heard of the link
+                path, check = answered(f"{org}.{number}")
+                status, raw = local.gateway.request("GET", path, headers=headers)
+                if check(status, raw):
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"GET {path} for {email} still {status} {raw[:300]!r}")
+                time.sleep(0.2)
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(link, parents))
-    return students
+    return {email: [f"{org}.{number}" for org, _, number in children] for email, children in families.items()}
 
 
 def family_answered(student_id: str):
@@ -385,7 +389,7 @@ def main() -> dict:
         with portal("benchsurge", services=("linking", "attendance", "grades", "billing", "notices"),
                     environment={"PORTAL_KEYCLOAK_URL": parents.url}) as running:
             print(f"surge: linking their children ({parents.created_per_second:.0f} accounts/s created)", flush=True)
-            link_families(running, parents.ids, parents.login, family_answered, lambda n: f"{n:07d}")
+            link_families(running, parents.ids, parents.login, family_answered, lambda n: [(ORG, SCHOOL, f"{n:07d}")])
             print("surge: each parent's passkey signs in once", flush=True)
             with ThreadPoolExecutor(4) as pool:
                 list(pool.map(parents.passkey_login, parents.emails))
