@@ -11,7 +11,9 @@ methods that act for a parent.
 The broker's permissions (``permissions``) keep each user to its own exchanges and queues; the
 local scripts and the cluster's ``Permission`` resources grant exactly these.
 """
-from .registry import SERVICES, SOURCES, exchange_for
+from collections.abc import Iterable
+
+from .registry import SERVICES, SOURCES, consumed_by, exchange_for
 
 SCHOOL_SYSTEM = "sis"
 SCHOOL_USER_PREFIX = "sis."
@@ -68,21 +70,26 @@ def owner_ids(data) -> list[tuple[str, str]]:
     return found
 
 
-def permissions(user: str) -> dict[str, str]:
+def permissions(user: str, sources: Iterable[str] | None = None) -> dict[str, str]:
     """The broker permissions (configure, write, read regexes on the portal's vhost) of ``user``:
-    a service, the gateway or a school system. Declaring the exchanges it reads is idempotent;
-    writing is limited to its own exchange, its own queues (through the default exchange, for
-    retries and dead letters) and the RPC exchange (requests and replies)."""
+    a service, the gateway or a school system. Configure and read cover what the user declares
+    and binds: its own queues and exchange, the RPC exchange, and the exchanges of the sources it
+    takes in from (its consumers declare them), no other: ``sources``, by default those the
+    contracts name the service a consumer of (a test's own service names its own). Writing is
+    limited to its own exchange, its own queues (through the default exchange, for retries and
+    dead letters) and the RPC exchange (requests and replies)."""
     if user.startswith(SCHOOL_USER_PREFIX):
         # Publishes to the school exchange and nothing else: no queue, no RPC, no declaration.
         return {"configure": "^$", "write": f"^{_escape(exchange_for(SCHOOL_SYSTEM))}$", "read": "^$"}
+    own = [f"{_escape(user)}\\..*", f"rpc\\.reply-{_escape(user)}-.*", "nameko-rpc"]
     if user == GATEWAY:
-        readable = [exchange_for(s) for s in (SCHOOL_SYSTEM, "attendance", "linking")]
+        # Its live feed's sources (gateway/live.py); it answers no RPC, so has no queue rpc-gateway.
+        sources = (SCHOOL_SYSTEM, "attendance", "linking")
     else:
-        readable = [exchange_for(s) for s in SOURCES]
-    own = [f"{_escape(user)}\\..*", f"rpc-{_escape(user)}", f"rpc\\.reply-{_escape(user)}-.*", "nameko-rpc"]
+        own.append(f"rpc-{_escape(user)}")
+        sources = [s for s in SOURCES if consumed_by(user, s)] if sources is None else sources
     writes = own + ([] if user == GATEWAY else ["amq\\.default"])
-    names = own + [_escape(e) for e in readable]
+    names = own + [_escape(exchange_for(s)) for s in sources]
     return {"configure": _any(names), "write": _any(writes), "read": _any(names)}
 
 

@@ -33,11 +33,13 @@ def api(method: str, path: str, body: dict | None = None, env=os.environ) -> Non
     urllib.request.urlopen(request, timeout=30).close()
 
 
-def grant(vhost: str, users: list[str], env=os.environ) -> None:
-    """Make each of ``users`` exist with its password, and hold exactly its permissions on ``vhost``."""
+def grant(vhost: str, users: list[str], env=os.environ, sources=None) -> None:
+    """Make each of ``users`` exist with its password, and hold exactly its permissions on ``vhost``
+    (``sources``: see ``trust.permissions``)."""
     for user in users:
         api("PUT", f"users/{quote(user, safe='')}", {"password": local_password(user), "tags": ""}, env=env)
-        api("PUT", f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", trust.permissions(user), env=env)
+        api("PUT", f"permissions/{quote(vhost, safe='')}/{quote(user, safe='')}", trust.permissions(user, sources),
+            env=env)
 
 
 def main() -> None:

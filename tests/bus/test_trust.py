@@ -63,3 +63,26 @@ def test_only_its_own_service_and_the_broker_write_an_exchange_of_events(user):
         writes = bool(re.fullmatch(allowed["write"], exchange))
         assert writes == (user == source or (source == "sis" and user.startswith("sis."))), (user, exchange)
     assert bool(re.fullmatch(allowed["write"], "nameko-rpc")) == (not user.startswith("sis."))
+
+
+@pytest.mark.parametrize("user", trust.users())
+def test_a_user_may_declare_only_its_own_queues_and_the_exchanges_it_takes_in_from(user):
+    """Configure lets a user delete what it may declare: its own queues and exchange, the RPC
+    exchange and the exchanges of the sources it consumes, never another's queue or exchange."""
+    import re
+
+    from contracts import consumed_by
+    from contracts.registry import SERVICES, SOURCES
+
+    configure = trust.permissions(user)["configure"]
+    live = ("sis", "attendance", "linking")  # the gateway's live feed (gateway/live.py)
+    for source in {*SOURCES, *SERVICES}:  # every exchange of events
+        takes_in = source in live if user == trust.GATEWAY else bool(consumed_by(user, source))
+        declares = bool(re.fullmatch(configure, f"{source}.events"))
+        assert declares == (takes_in or source == user), (user, source)
+    for other in SERVICES:
+        if other != user:
+            for queue in (f"{other}.sis", f"{other}.dead-letter", f"rpc-{other}", f"rpc.reply-{other}-1"):
+                assert not re.fullmatch(configure, queue), (user, queue)
+    assert re.fullmatch(configure, "nameko-rpc") and re.fullmatch(configure, f"{user}.dead-letter")
+    assert not re.fullmatch(configure, "amq.default") and not re.fullmatch(configure, "unknown")
