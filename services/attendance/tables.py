@@ -1,87 +1,49 @@
 """Attendance's read models and its access log."""
-from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, DateTime, Identity, Index, Integer, LargeBinary, MetaData, Table, Text, Time,
-    func,
-)
+from sqlalchemy import Boolean, Column, Date, Index, Integer, LargeBinary, MetaData, Table, Text, Time, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 from servicekit.children import link_tables
+from servicekit.columns import MOMENT, key, optional, read_model, required, stamp
 
 metadata = MetaData()
 
 # Columns other than the key are nullable: a cancellation that arrives before its absence
-# leaves a tombstone row (see servicekit.projection).
+# leaves a tombstone row (see servicekit.projection). The justification's columns were added
+# after the stamp, and stay there.
 absences = Table(
-    "absences", metadata,
-    Column("absence_id", Text, primary_key=True),
-    Column("student_id", Text, nullable=False),
-    Column("school_id", Text),
-    Column("date", Date),
-    Column("kind", Text),
-    Column("period", Text),
-    Column("start_time", Time),
-    Column("end_time", Time),
-    Column("minutes_late", Integer),
-    Column("reason_code", Text),
-    Column("requires_justification", Boolean),
+    "absences", metadata, *key("absence_id"), *required(student_id=Text),
+    *optional(school_id=Text, date=Date, kind=Text, period=Text, start_time=Time, end_time=Time,
+              minutes_late=Integer, reason_code=Text, requires_justification=Boolean),
     Column("cancelled", Boolean, nullable=False, server_default="false"),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-    Column("justified_at", DateTime(timezone=True)),
-    Column("justification_reason", Text),
-    Column("justified_by", Text),
+    stamp(),
+    *optional(justified_at=MOMENT, justification_reason=Text, justified_by=Text),
     Index("absences_student_date_idx", "student_id", "date"),
 )
 
 declarations = Table(
-    "declarations", metadata,
-    Column("declaration_id", Text, primary_key=True),
+    "declarations", metadata, *key("declaration_id"),
     Column("student_id", Text, nullable=False, index=True),
-    Column("parent_id", Text, nullable=False),
-    Column("start_date", Date, nullable=False),
-    Column("end_date", Date, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("time", Time),
-    Column("reason_code", Text, nullable=False),
-    Column("explanation", Text),
-    Column("declared_at", DateTime(timezone=True), nullable=False),
+    *required(parent_id=Text, start_date=Date, end_date=Date, kind=Text), *optional(time=Time),
+    *required(reason_code=Text), *optional(explanation=Text), *required(declared_at=MOMENT),
 )
 
-calendars = Table(
-    "calendars", metadata,
-    Column("school_id", Text, primary_key=True),
-    Column("school_year", Text, primary_key=True),
-    Column("first_day", Date, nullable=False),
-    Column("last_day", Date, nullable=False),
-    Column("days_off", JSONB, nullable=False),
-    Column("day_start", Time, nullable=False),
-    Column("day_end", Time, nullable=False),
-    Column("reasons", JSONB, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+calendars = read_model(
+    "calendars", metadata, *key("school_id", "school_year"),
+    *required(first_day=Date, last_day=Date, days_off=JSONB, day_start=Time, day_end=Time, reasons=JSONB),
 )
 
 # The links this service answers for, and who read which child's data when (Québec's Law 25).
 links, access_log = link_tables(metadata)
 
 # A student's timetable for a school year, replaced by the next one the school publishes.
-timetables = Table(
-    "timetables", metadata,
-    Column("student_id", Text, primary_key=True),
-    Column("school_year", Text, primary_key=True),
-    Column("cycle_length", Integer),
-    Column("entries", JSONB, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+timetables = read_model(
+    "timetables", metadata, *key("student_id", "school_year"),
+    *optional(cycle_length=Integer), *required(entries=JSONB),
 )
 
-detentions = Table(
-    "detentions", metadata,
-    Column("detention_id", Text, primary_key=True),
-    Column("student_id", Text, nullable=False),
-    Column("date", Date, nullable=False),
-    Column("start", Time, nullable=False),
-    Column("end", Time, nullable=False),
-    Column("reason", Text, nullable=False),
-    Column("location", Text),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+detentions = read_model(
+    "detentions", metadata, *key("detention_id"),
+    *required(student_id=Text, date=Date, start=Time, end=Time, reason=Text), *optional(location=Text),
     Index("detentions_student_date_idx", "student_id", "date"),
 )
 
@@ -89,14 +51,8 @@ detentions = Table(
 # note), kept here because no event carries bytes; the school system fetches one by the
 # ``document_ref`` of ``AbsenceMotivated``. Never rebuilt.
 documents = Table(
-    "documents", metadata,
-    Column("document_ref", Text, primary_key=True),
-    Column("absence_id", Text, nullable=False),
-    Column("student_id", Text, nullable=False),
+    "documents", metadata, *key("document_ref"), *required(absence_id=Text, student_id=Text),
     Column("parent_id", Text, nullable=False, index=True),
-    Column("content_type", Text, nullable=False),
-    Column("size_bytes", Integer, nullable=False),
-    Column("sha256", Text, nullable=False),
-    Column("content", LargeBinary, nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    *required(content_type=Text, size_bytes=Integer, sha256=Text, content=LargeBinary),
+    Column("created_at", MOMENT, nullable=False, server_default=func.now()),
 )

@@ -1,146 +1,81 @@
 """Linking's read models (the school directory, the children's records, links, requests), its
 record of link attempts and its access log."""
-from sqlalchemy import (
-    BigInteger, Boolean, Column, Date, DateTime, Identity, Index, MetaData, Table, Text, Time, func,
-)
+from sqlalchemy import BigInteger, Boolean, Column, Date, Identity, Index, MetaData, Table, Text, Time, func
 from sqlalchemy.dialects.postgresql import JSONB
 
 from servicekit.children import link_tables
+from servicekit.columns import MOMENT, key, optional, read_model, required
 
 metadata = MetaData()
 
 # Read models: columns other than the key are nullable where an event that arrives early may
 # leave a row with only its key and stamp (servicekit.projection).
-organisations = Table(
-    "organisations", metadata,
-    Column("org_id", Text, primary_key=True),
-    Column("name", Text, nullable=False),
-    Column("kind", Text, nullable=False),
-    Column("search_key", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+organisations = read_model(
+    "organisations", metadata, *key("org_id"), *required(name=Text, kind=Text, search_key=Text),
 )
 
-schools = Table(
-    "schools", metadata,
-    Column("school_id", Text, primary_key=True),
-    Column("org_id", Text, nullable=False, index=True),
-    Column("name", Text, nullable=False),
-    Column("level", Text, nullable=False),
-    Column("address", JSONB, nullable=False),
-    Column("phone", Text, nullable=False),
-    Column("email", Text, nullable=False),
-    Column("website", Text),
-    Column("principal_name", Text, nullable=False),
-    Column("contacts", JSONB, nullable=False),
-    Column("tiles", JSONB, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+schools = read_model(
+    "schools", metadata, *key("school_id"), Column("org_id", Text, nullable=False, index=True),
+    *required(name=Text, level=Text, address=JSONB, phone=Text, email=Text), *optional(website=Text),
+    *required(principal_name=Text, contacts=JSONB, tiles=JSONB),
 )
 
-students = Table(
-    "students", metadata,
-    Column("student_id", Text, primary_key=True),
-    Column("org_id", Text),
-    Column("school_id", Text),
-    Column("student_number", Text),
-    Column("permanent_code", Text),
-    Column("last_name", Text),
-    Column("first_name", Text),
-    Column("birth_date", Date),
-    Column("grade", Text),
-    Column("group", Text),
-    Column("withdrawn", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+students = read_model(
+    "students", metadata, *key("student_id"),
+    *optional(org_id=Text, school_id=Text, student_number=Text, permanent_code=Text, last_name=Text,
+              first_name=Text, birth_date=Date, grade=Text, group=Text),
+    *required(withdrawn=Boolean),
     Index("students_org_number_idx", "org_id", "student_number"),
     Index("students_org_code_idx", "org_id", "permanent_code"),
     Index("students_org_birth_idx", "org_id", "birth_date"),
 )
 
-guardians = Table(
-    "guardians", metadata,
-    Column("student_id", Text, primary_key=True),
-    Column("guardian_id", Text, primary_key=True),
-    Column("name", Text),
-    Column("email", Text),  # lower case
-    Column("principal", Boolean),
-    Column("access", Boolean),
-    Column("removed", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+guardians = read_model(
+    "guardians", metadata, *key("student_id", "guardian_id"),
+    *optional(name=Text, email=Text, principal=Boolean, access=Boolean),  # email in lower case
+    *required(removed=Boolean),
     Index("guardians_email_idx", "email"),
 )
 
-pins = Table(
-    "pins", metadata,
-    Column("student_id", Text, primary_key=True),
-    Column("guardian_id", Text, primary_key=True),
-    Column("pin_hash", Text, nullable=False),
-    Column("expires_on", Date, nullable=False),
-    Column("used_at", DateTime(timezone=True)),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+pins = read_model(
+    "pins", metadata, *key("student_id", "guardian_id"),
+    *required(pin_hash=Text, expires_on=Date), *optional(used_at=MOMENT),
 )
 
-courses = Table(
-    "courses", metadata,
-    Column("student_id", Text, primary_key=True),
-    Column("school_year", Text, primary_key=True),
-    Column("courses", JSONB, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+courses = read_model("courses", metadata, *key("student_id", "school_year"), *required(courses=JSONB))
+
+transport = read_model(
+    "transport", metadata, *key("student_id"),
+    *required(route=Text, stop=Text, morning_pickup=Time, afternoon_dropoff=Time),
 )
 
-transport = Table(
-    "transport", metadata,
-    Column("student_id", Text, primary_key=True),
-    Column("route", Text, nullable=False),
-    Column("stop", Text, nullable=False),
-    Column("morning_pickup", Time, nullable=False),
-    Column("afternoon_dropoff", Time, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
-)
-
-reenrollment_periods = Table(
-    "reenrollment_periods", metadata,
-    Column("org_id", Text, primary_key=True),
-    Column("school_year", Text, primary_key=True),
-    Column("opens_on", Date, nullable=False),
-    Column("closes_on", Date, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+reenrollment_periods = read_model(
+    "reenrollment_periods", metadata, *key("org_id", "school_year"), *required(opens_on=Date, closes_on=Date),
 )
 
 reenrollment_answers = Table(
-    "reenrollment_answers", metadata,
-    Column("student_id", Text, primary_key=True),
-    Column("school_year", Text, primary_key=True),
-    Column("parent_id", Text),  # forgotten when the parent closes the account; the answer stays
-    Column("decision", Text, nullable=False),
-    Column("submitted_at", DateTime(timezone=True), nullable=False),
+    "reenrollment_answers", metadata, *key("student_id", "school_year"),
+    *optional(parent_id=Text),  # forgotten when the parent closes the account; the answer stays
+    *required(decision=Text, submitted_at=MOMENT),
 )
 
-corrections = Table(
-    "corrections", metadata,
-    Column("request_id", Text, primary_key=True),
-    Column("student_id", Text, nullable=False),
-    Column("parent_id", Text),
-    Column("field", Text),
-    Column("requested_value", Text),
-    Column("comment", Text),
-    Column("requested_at", DateTime(timezone=True)),
-    Column("status", Text, nullable=False),
-    Column("resolution_comment", Text),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+corrections = read_model(
+    "corrections", metadata, *key("request_id"), *required(student_id=Text),
+    *optional(parent_id=Text, field=Text, requested_value=Text, comment=Text, requested_at=MOMENT),
+    *required(status=Text), *optional(resolution_comment=Text),
     Index("corrections_parent_student_idx", "parent_id", "student_id"),
 )
 
-parents = Table(
-    "parents", metadata,
-    Column("parent_id", Text, primary_key=True),
-    Column("email", Text),  # the verified school email, lower case; null once closed
-    Column("closed", Boolean, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+parents = read_model(
+    "parents", metadata, *key("parent_id"),
+    *optional(email=Text),  # the verified school email, lower case; null once closed
+    *required(closed=Boolean),
 )
 
 # The links linking owns, with how each was proven (and why one ended), and who read which
 # child's data, when (Québec's Law 25; not a read model, never rebuilt).
 links, access_log = link_tables(
-    metadata, Column("org_id", Text), Column("method", Text), Column("guardian_id", Text), Column("reason", Text),
+    metadata, *optional(org_id=Text, method=Text, guardian_id=Text, reason=Text),
     Index("links_student_idx", "student_id"))
 
 # Not a read model, never rebuilt: every try of the "Associer un enfant" form (for the lockout and
@@ -148,10 +83,8 @@ links, access_log = link_tables(
 link_attempts = Table(
     "link_attempts", metadata,
     Column("id", BigInteger, Identity(always=True), primary_key=True),
-    Column("parent_id", Text, nullable=False),
-    Column("attempt_key", Text, nullable=False),
-    Column("outcome", Text, nullable=False),
-    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    *required(parent_id=Text, attempt_key=Text, outcome=Text),
+    Column("at", MOMENT, nullable=False, server_default=func.now()),
     Index("link_attempts_parent_idx", "parent_id", "at"),
     Index("link_attempts_key_idx", "attempt_key", "at"),
 )
