@@ -30,6 +30,7 @@ from nameko.extensions import Entrypoint
 
 import contracts
 from contracts import trust
+from contracts.registry import SOURCES
 
 from .broker import keep_connected
 from .config import user_of
@@ -92,8 +93,7 @@ class EventStream(Entrypoint):
     """``@event_stream(source, types)``: the decorated method receives a list of
     ``contracts.Envelope`` and must apply them in one transaction, admitting them through
     ``servicekit.store.admit``; it returns the events it applied (the rest were duplicates).
-    A service passes ``contracts.consumed_by(name, source)`` as ``types``: the contracts'
-    ``consumers`` are the one list of who takes in what."""
+    A service declares its streams with ``@event_streams(name)``."""
 
     def __init__(self, source: str, types: list[str], batch_size: int = 500, max_wait: float = 0.02,
                  **kwargs):
@@ -343,6 +343,21 @@ class EventStream(Entrypoint):
 
 
 event_stream = EventStream.decorator
+
+
+def event_streams(service: str, **options):
+    """``@event_streams(name)``: one ``event_stream`` for each source ``service`` takes in from,
+    of the types the contracts' ``consumers`` say (``contracts.consumed_by``), the one list of
+    who takes in what."""
+
+    def decorate(method):
+        for source in SOURCES:
+            types = contracts.consumed_by(service, source)
+            if types:
+                method = event_stream(source, types, **options)(method)
+        return method
+
+    return decorate
 
 
 class _Batch:

@@ -12,10 +12,9 @@ from datetime import date, time, timedelta
 
 from sqlalchemy import insert, select
 
-from contracts import consumed_by
 from servicekit import errors, store
 from servicekit.children import ParentSchema
-from servicekit.consumer import event_stream
+from servicekit.consumer import event_streams
 from servicekit.database import Database
 from servicekit.ops import Operations
 from servicekit.privacy import Privacy
@@ -42,9 +41,7 @@ class AttendanceService(Privacy):
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", consumed_by(name, "sis"))
-    @event_stream("linking", consumed_by(name, "linking"))
-    @event_stream("identity", consumed_by(name, "identity"))
+    @event_streams(name)
     def take_in(self, events):
         return take_in(self.db, events, projections.apply)
 

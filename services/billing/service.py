@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from contracts import consumed_by
 from servicekit import errors
 from servicekit.children import ParentSchema
-from servicekit.consumer import event_stream
+from servicekit.consumer import event_streams
 from servicekit.database import Database
 from servicekit.ops import Operations
 from servicekit.privacy import Privacy
@@ -32,9 +31,7 @@ class BillingService(Privacy):
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", consumed_by(name, "sis"))
-    @event_stream("linking", consumed_by(name, "linking"))
-    @event_stream("identity", consumed_by(name, "identity"))
+    @event_streams(name)
     def take_in(self, events):
         """Admit and apply a batch, then hold each payment to its statement (``servicekit.
         projection.take_in``: one that contradicts it is dead-lettered with the reason)."""

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from contracts import consumed_by
 from servicekit import errors
 from servicekit.children import ParentSchema
-from servicekit.consumer import event_stream
+from servicekit.consumer import event_streams
 from servicekit.database import Database
 from servicekit.ops import Operations
 from servicekit.privacy import Privacy
@@ -33,9 +32,7 @@ class GradesService(Privacy):
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", consumed_by(name, "sis"))
-    @event_stream("linking", consumed_by(name, "linking"))
-    @event_stream("identity", consumed_by(name, "identity"))
+    @event_streams(name)
     def take_in(self, events):
         """Admit and apply a batch, then hold each result to the school year it was published in
         (``servicekit.projection.take_in``: one that breaks it is dead-lettered with the reason)."""

@@ -2,10 +2,11 @@
 host names that agree everywhere, TLS on every public host, the operators' own extras turned off,
 an install order that works on an empty namespace, backups, scaling on queue depth, mail through an
 authenticated relay, and monitoring objects that Prometheus picks up."""
-import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from contracts import consumed_by
+from contracts.registry import SOURCES
 from tests.deploy.conftest import REPO, of_kind
 
 SERVICES = ("identity", "linking", "attendance", "grades", "billing", "notices")
@@ -146,9 +147,9 @@ def test_every_database_is_backed_up_to_an_object_store(rendered):
 
 
 def consumed_queues(service: str) -> set[str]:
-    """The queues a service consumes: `<service>.<source>` for each @event_stream(source, ...)."""
-    code = (REPO / "services" / service / "service.py").read_text(encoding="utf-8")
-    return {f"{service}.{source}" for source in re.findall(r'@event_stream\("([a-z]+)"', code)}
+    """The queues a service consumes: `<service>.<source>` for each source it takes in from, as
+    the contracts say (its `@event_streams`; tests/contracts/test_consumers.py holds them equal)."""
+    return {f"{service}.{source}" for source in SOURCES if consumed_by(service, source)}
 
 
 def test_consumers_scale_on_their_queue_depth_and_on_cpu(rendered):
