@@ -1,12 +1,15 @@
 """Who can talk to whom, worked out from the rendered NetworkPolicies as a CNI enforces them, with
 the labels the pods really carry: ours from the pod templates, the operators' from what each
 operator puts on the pods it makes (listed below). Every way the portal needs is open; a few that
-must stay shut are shut."""
+must stay shut are shut; nothing reaches an address outside the cluster but the few the overlay
+names (its egress.yaml)."""
 import copy
+import ipaddress
 
 import pytest
+import yaml
 
-from tests.deploy.conftest import of_kind
+from tests.deploy.conftest import K8S, of_kind
 
 SERVICES = ("identity", "linking", "attendance", "grades", "billing", "notices")
 
@@ -45,9 +48,18 @@ def matches(selector: dict, labels: dict) -> bool:
     return True
 
 
+def outside(address: str) -> dict:
+    """An address outside the cluster, as a destination of ``allowed``."""
+    return {"address": address}
+
+
 def peer_matches(peer: dict, policy_ns: str, pod: dict, pod_ns: str | None) -> bool:
-    if "ipBlock" in peer:
-        return pod_ns is None  # outside the cluster
+    if "ipBlock" in peer:  # addresses outside the cluster
+        if pod_ns is not None:
+            return False
+        address = ipaddress.ip_address(pod["address"])
+        return (address in ipaddress.ip_network(peer["ipBlock"]["cidr"])
+                and not any(address in ipaddress.ip_network(e) for e in peer["ipBlock"].get("except", [])))
     if pod_ns is None:
         return False
     if "namespaceSelector" in peer:
@@ -95,14 +107,30 @@ def pods(objects: list[dict]) -> dict[str, dict]:
     return found
 
 
+def egress_addresses(objects: list[dict]) -> dict[str, str]:
+    """An address in each of the overlay's ways out (its local ConfigMap portal-egress, which
+    kustomize leaves out of the output), by the overlay's namespace."""
+    for overlay in (K8S / "overlays").iterdir():
+        if yaml.safe_load((overlay / "kustomization.yaml").read_text())["namespace"] == namespace_of(objects):
+            data = yaml.safe_load((overlay / "egress.yaml").read_text())["data"]
+            return {name: str(next(iter(ipaddress.ip_network(value).hosts()), ipaddress.ip_network(value)[0]))
+                    for name, value in data.items()}
+    raise AssertionError(f"no overlay of namespace {namespace_of(objects)}")
+
+
 def needed_ways(objects: list[dict]) -> list[tuple]:
     """(what, source labels, source namespace, destination labels, destination namespace, port);
-    None as namespace: outside the cluster. OURS stands for the portal's namespace."""
+    None as namespace: outside the cluster (``outside(address)``). OURS stands for the portal's
+    namespace."""
     ours = pods(objects)
+    egress = egress_addresses(objects)
+    api, store = outside(egress["kubernetes-api"]), outside(egress["object-store"])
     ways = []
     for svc in SERVICES:
         db = database_pod(f"portal-db-{svc}")
         ways += [
+            (f"{svc} database -> Kubernetes API", db, "OURS", api, None, 443),
+            (f"{svc} database -> backups' object store", db, "OURS", store, None, 443),
             (f"{svc} -> its database", ours[f"portal-{svc}"], "OURS", db, "OURS", 5432),
             (f"{svc} migration -> its database", ours[f"portal-migrate-{svc}"], "OURS", db, "OURS", 5432),
             (f"{svc} -> broker", ours[f"portal-{svc}"], "OURS", RABBITMQ_POD, "OURS", 5672),
@@ -124,8 +152,13 @@ def needed_ways(objects: list[dict]) -> list[tuple]:
         ("Prometheus -> Keycloak metrics", {}, "monitoring", KEYCLOAK_POD, "OURS", 9000),
         ("Prometheus -> broker metrics", {}, "monitoring", RABBITMQ_POD, "OURS", 15692),
         ("KEDA -> broker (queue depths)", {}, "keda", RABBITMQ_POD, "OURS", 5672),
-        ("notices -> mail relay", ours["portal-notices"], "OURS", {}, None, 587),
-        ("Keycloak -> mail relay", KEYCLOAK_POD, "OURS", {}, None, 587),
+        ("notices -> mail relay", ours["portal-notices"], "OURS", outside(egress["mail-relay"]), None, 587),
+        ("Keycloak -> mail relay", KEYCLOAK_POD, "OURS", outside(egress["mail-relay"]), None, 587),
+        ("Keycloak -> egress proxy (social providers)", KEYCLOAK_POD, "OURS", outside(egress["egress-proxy"]), None,
+         3128),
+        ("Keycloak's database -> Kubernetes API", keycloak_db, "OURS", api, None, 6443),
+        ("Keycloak's database -> backups' object store", keycloak_db, "OURS", store, None, 443),
+        ("broker -> Kubernetes API (peer discovery)", RABBITMQ_POD, "OURS", api, None, 443),
         ("Prometheus -> Keycloak's database metrics", {}, "monitoring", keycloak_db, "OURS", 9187),
     ]
     return ways
@@ -165,6 +198,40 @@ def test_the_ingress_controller_never_reaches_the_gateways_ops_port(rendered):
     ns = namespace_of(rendered)
     gateway = pods(rendered)["portal-gateway"]
     assert not allowed(of_kind(rendered, "NetworkPolicy"), ns, {}, "ingress-nginx", gateway, ns, 8080)
+
+
+# Addresses outside the cluster that nothing of the portal needs: the internet, the cloud's
+# metadata service, a private network.
+ELSEWHERE = ("8.8.8.8", "140.82.112.3", "169.254.169.254", "10.1.2.3")
+
+
+def ways_out(objects: list[dict]) -> list[str]:
+    """Every pod of the namespace (ours and the operators') that reaches an address outside the
+    cluster other than the overlay's, on any port a policy names or a usual one."""
+    ns = namespace_of(objects)
+    policies = of_kind(objects, "NetworkPolicy")
+    ports = {p["port"] for policy in policies for rule in policy["spec"].get("egress", [])
+             for p in rule.get("ports", []) if isinstance(p.get("port"), int)} | {25, 80, 443, 587, 3128, 6443}
+    sources = {**pods(objects), "Keycloak": KEYCLOAK_POD, "realm import": REALM_IMPORT_POD, "broker": RABBITMQ_POD,
+               "Keycloak's database": database_pod("portal-db-keycloak"),
+               **{f"{svc} database": database_pod(f"portal-db-{svc}") for svc in SERVICES}}
+    return [f"{name} -> {address}:{port}" for name, labels in sources.items() for address in ELSEWHERE
+            for port in sorted(ports) if allowed(policies, ns, labels, ns, outside(address), None, port)]
+
+
+def test_nothing_reaches_an_address_outside_the_cluster_but_the_overlays(rendered):
+    assert ways_out(rendered) == []
+
+
+@pytest.mark.parametrize("rule", [
+    {"ports": [{"port": 443}]},  # any address, as Keycloak's policy once had
+    {"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": ["10.0.0.0/8"]}}], "ports": [{"port": 587}]},
+])
+def test_the_check_sees_a_policy_that_lets_a_pod_reach_any_address(rendered, rule):
+    broken = copy.deepcopy(rendered)
+    policy = next(p for p in of_kind(broken, "NetworkPolicy") if p["metadata"]["name"] == "portal-keycloak")
+    policy["spec"]["egress"].append(rule)
+    assert any(way.startswith("Keycloak -> 8.8.8.8:") for way in ways_out(broken))
 
 
 def test_a_pod_with_no_policy_of_its_own_reaches_nothing(rendered):
