@@ -257,8 +257,6 @@ start_keycloak() {
 }
 
 # --- Services and gateways -------------------------------------------------------------------
-answers_http() { curl -sf -o /dev/null "$1"; }
-
 launch() { # launch <name> <ready url> <VAR=value...> -- <python -m arguments...>
     local name=$1 ready=$2 vars=()
     shift 2
@@ -273,15 +271,8 @@ launch() { # launch <name> <ready url> <VAR=value...> -- <python -m arguments...
 ready() { wait_until "$1" 120 "$log_dir/$1.log" "$(cat "$pid_dir/$1.pid")" answers_http "$2"; }
 
 start_services() {
-    local service replica migrations=()
-    for service in "${services[@]}"; do
-        PORTAL_DATABASE_URL="$(database_url "$service")" "$python" -m servicekit migrate "$service" \
-            >>"$log_dir/$service-migrate.log" 2>&1 &
-        migrations+=($!)
-    done
-    for service in "${!services[@]}"; do
-        wait "${migrations[$service]}" || die "migrating ${services[$service]} failed; see $log_dir/${services[$service]}-migrate.log"
-    done
+    local service replica
+    migrate_all -migrate database_url "${services[@]}"
     for replica in "${replicas[@]}"; do
         for service in "${services[@]}"; do
             launch "$service-$replica" "http://127.0.0.1:$(ops_port "$service" "$replica")/readyz" \

@@ -49,3 +49,25 @@ wait_until() {
 }
 
 port_answers() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+answers_http() { curl -sf -o /dev/null "$1"; }
+
+# migrate_all <log suffix> <database url command> <service...>: `servicekit migrate` of every
+# service at once (each creates its database when missing, then applies its migrations), logged
+# to $log_dir/<service><log suffix>.log, on the database `<database url command> <service>` prints
+# (with "": the settings' own); dies naming the first that failed. Needs $python.
+migrate_all() {
+    local suffix=$1 url_of=$2 service i pids=()
+    shift 2
+    local services=("$@")
+    for service in "${services[@]}"; do
+        (
+            [ -z "$url_of" ] || export PORTAL_DATABASE_URL="$("$url_of" "$service")"
+            exec "$python" -m servicekit migrate "$service"
+        ) >>"$log_dir/$service$suffix.log" 2>&1 &
+        pids+=($!)
+    done
+    for i in "${!services[@]}"; do
+        wait "${pids[$i]}" || die "migrating ${services[$i]} failed; see $log_dir/${services[$i]}$suffix.log"
+    done
+}

@@ -13,8 +13,6 @@ cd "$PORTAL_REPO_DIR"
 services=(identity linking attendance grades billing notices)
 python="$PORTAL_VENV/bin/python"
 
-answers_http() { curl -sf -o /dev/null "$1"; }
-
 # launch <name> <ready url> <python -m arguments...>: start it in the background, pid and log
 # recorded like the servers, unless it already runs; ready <name> <url>: wait until it answers.
 launch() {
@@ -43,15 +41,7 @@ for service in "${services[@]}"; do
     present+=("$service")
     recorded_pid "$service" "-m servicekit run $service" >/dev/null || to_start+=("$service")
 done
-# `servicekit migrate` creates the database when missing, then applies the migrations.
-migrations=()
-for service in "${to_start[@]}"; do
-    "$python" -m servicekit migrate "$service" >>"$log_dir/$service.log" 2>&1 &
-    migrations+=($!)
-done
-for i in "${!to_start[@]}"; do
-    wait "${migrations[$i]}" || die "migrating ${to_start[$i]} failed; see $log_dir/${to_start[$i]}.log"
-done
+migrate_all "" "" "${to_start[@]}"
 for service in "${to_start[@]}"; do
     launch "$service" "$(ops_url "$service")/readyz" servicekit run "$service"
 done
