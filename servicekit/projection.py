@@ -73,6 +73,12 @@ def _upsert(dialect, table: Table, columns: tuple, key: tuple, stamp: str, inser
     )
 
 
+def mark(conn: Connection, table: Table, events: Iterable, key: Sequence[str], **values) -> None:
+    """Write ``values`` on the rows the ``key`` fields of ``events`` name, stamped with each event's
+    time: how a removal leaves its tombstone (``removed=True``)."""
+    upsert_latest(conn, table, ({**{k: e.data[k] for k in key}, **values, "updated_at": e.time} for e in events), key)
+
+
 def by_type(events: Iterable) -> dict[str, list]:
     """Events grouped by type, each group in arrival order."""
     groups: dict[str, list] = {}

@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from servicekit.children import Children
-from servicekit.projection import by_type, upsert_latest
+from servicekit.projection import by_type, mark, upsert_latest
 
 from .domain import search_key
 from .tables import (
@@ -65,18 +65,13 @@ def _school(e) -> dict:
 def _record(conn, groups) -> None:
     enrolled = [*groups.get("StudentEnrolled", ()), *groups.get("StudentUpdated", ())]
     upsert_latest(conn, students, (_student(e) for e in enrolled), ["student_id"])
-    upsert_latest(conn, students, (
-        {"student_id": e.data["student_id"], "withdrawn": True, "updated_at": e.time}
-        for e in groups.get("StudentWithdrawn", ())), ["student_id"])
+    mark(conn, students, groups.get("StudentWithdrawn", ()), ["student_id"], withdrawn=True)
     upsert_latest(conn, guardians, (
         {"student_id": e.data["student_id"], "guardian_id": e.data["guardian_id"], "name": e.data["name"],
          "email": e.data["email"].lower() if e.data.get("email") else None, "principal": e.data["principal"],
          "access": e.data["access"], "removed": False, "updated_at": e.time}
         for e in groups.get("GuardianAssigned", ())), ["student_id", "guardian_id"])
-    upsert_latest(conn, guardians, (
-        {"student_id": e.data["student_id"], "guardian_id": e.data["guardian_id"], "removed": True,
-         "updated_at": e.time}
-        for e in groups.get("GuardianRemoved", ())), ["student_id", "guardian_id"])
+    mark(conn, guardians, groups.get("GuardianRemoved", ()), ["student_id", "guardian_id"], removed=True)
     upsert_latest(conn, pins, (
         {"student_id": e.data["student_id"], "guardian_id": e.data["guardian_id"], "pin_hash": e.data["pin_hash"],
          "expires_on": e.data["expires_on"], "used_at": None, "updated_at": e.time}
@@ -117,9 +112,7 @@ def _parents(conn, groups) -> None:
          "updated_at": e.time}
         for e in groups.get("ParentEmailChanged", ())), ["parent_id"])
     # A tombstone without the email: an older ParentVerified replayed later cannot bring it back.
-    upsert_latest(conn, parents, (
-        {"parent_id": e.data["parent_id"], "email": None, "closed": True, "updated_at": e.time}
-        for e in groups.get("ParentAccountClosed", ())), ["parent_id"])
+    mark(conn, parents, groups.get("ParentAccountClosed", ()), ["parent_id"], email=None, closed=True)
 
 
 def _links(conn, groups) -> None:

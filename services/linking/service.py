@@ -13,13 +13,13 @@ from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
 from sqlalchemy import func, insert, or_, select, text
 
-from contracts import consumed_by
 from servicekit import errors, store
 from servicekit.children import ParentSchema
-from servicekit.consumer import event_stream
+from servicekit.consumer import event_streams
 from servicekit.database import Database
 from servicekit.ops import Operations
 from servicekit.privacy import Privacy
+from servicekit.projection import take_in
 from servicekit.relay import Relay
 from servicekit.rpc import rpc
 
@@ -82,18 +82,11 @@ class LinkingService(Privacy):
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", consumed_by(name, "sis"))
-    @event_stream("identity", consumed_by(name, "identity"))
+    @event_streams(name)
     def take_in(self, events):
-        """Apply the school's and identity's events, then unlink every link they broke."""
-        with self.db.begin() as conn:
-            fresh = store.admit(conn, events)
-            projections.apply(conn, fresh)
-            self._unlink_broken(commands.within(conn), fresh)
-            # Law 25: not read models, so forgotten here rather than in projections
-            children.forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"],
-                            link_attempts)
-        return fresh
+        """Apply the school's and identity's events, then unlink every link they broke and forget
+        the closed accounts' link attempts (Law 25: not a read model, so not in ``projections``)."""
+        return take_in(self.db, events, projections.apply, self._unlink_broken, _forget_link_attempts)
 
     # -- the link form --------------------------------------------------------------------------
 
@@ -413,9 +406,9 @@ class LinkingService(Privacy):
         return None if row is None else domain.ReenrollmentPeriod(row.org_id, row.school_year, row.opens_on,
                                                                   row.closes_on)
 
-    def _unlink_broken(self, unit, events) -> None:
+    def _unlink_broken(self, conn, events) -> None:
         """ChildUnlinked for every link the events broke, stored and applied."""
-        conn = unit.conn
+        unit = commands.within(conn)
         # id -> (reason when the guardian relied on is gone, the event that may have broken links)
         student_causes = {e.data["student_id"]: (STUDENT_CAUSES[e.type], e) for e in events
                           if e.type in STUDENT_CAUSES}
@@ -449,6 +442,10 @@ class LinkingService(Privacy):
                 family.unlink(student_id, reason, trigger.correlation_id, trigger.id)
             families.append(family)
         unit.save(*families)
+
+
+def _forget_link_attempts(conn, events) -> None:
+    children.forget(conn, [e.data["parent_id"] for e in events if e.type == "ParentAccountClosed"], link_attempts)
 
 
 def _student(row) -> domain.Student:

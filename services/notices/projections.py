@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
 from servicekit.children import Children
-from servicekit.projection import by_type, upsert_latest
+from servicekit.projection import by_type, mark, upsert_latest
 
 from .tables import (
     access_log, agenda, closed_parents, days_off, guardians, links, messages, parents, resources, students,
@@ -57,10 +57,7 @@ def apply(conn: Connection, events: list) -> None:
          "email": (e.data.get("email") or "").lower() or None, "principal": e.data["principal"],
          "access": e.data["access"], "removed": False, "updated_at": e.time}
         for e in groups.get("GuardianAssigned", ())), ["student_id", "guardian_id"])
-    upsert_latest(conn, guardians, (
-        {"student_id": e.data["student_id"], "guardian_id": e.data["guardian_id"], "removed": True,
-         "updated_at": e.time}
-        for e in groups.get("GuardianRemoved", ())), ["student_id", "guardian_id"])
+    mark(conn, guardians, groups.get("GuardianRemoved", ()), ["student_id", "guardian_id"], removed=True)
 
     upsert_latest(conn, messages, (_message(e) for e in groups.get("MessagePublished", ())), ["message_id"])
     upsert_latest(conn, resources, (_resource(e) for e in groups.get("ResourcePublished", ())), ["resource_id"])

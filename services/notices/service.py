@@ -14,12 +14,12 @@ from datetime import date
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
-from contracts import consumed_by
-from servicekit import errors, store
-from servicekit.consumer import event_stream
+from servicekit import errors
+from servicekit.consumer import event_streams
 from servicekit.database import Database
 from servicekit.ops import Operations
 from servicekit.privacy import Privacy
+from servicekit.projection import take_in
 from servicekit.rpc import rpc
 
 from . import domain, feed, notifications, projections, tables, templates
@@ -51,20 +51,13 @@ class NoticesService(Privacy):
 
     # -- events ---------------------------------------------------------------------------------
 
-    @event_stream("sis", consumed_by(name, "sis"))
-    @event_stream("linking", consumed_by(name, "linking"))
-    @event_stream("identity", consumed_by(name, "identity"))
+    @event_streams(name)
     def take_in(self, events):
-        with self.db.begin() as conn:
-            fresh = store.admit(conn, events)
-            projections.apply(conn, fresh)
-            # Law 25: what notices keeps on a parent beyond the read models goes with the account.
-            children.forget(conn, [e.data["parent_id"] for e in fresh if e.type == "ParentAccountClosed"],
-                            read_marks, preferences, parent_settings, outbox)
-            notifications.follow_email_changes(conn, fresh)
-            notifications.drop_unlinked(conn, fresh)
-            notifications.enqueue(conn, fresh, self.postman.public_url)
-        return fresh
+        """Admit and apply a batch, forget the closed accounts' own state, then bring the mails
+        in waiting up to date and queue the new ones."""
+        return take_in(self.db, events, projections.apply, _forget_own_state, notifications.follow_email_changes,
+                       notifications.drop_unlinked,
+                       lambda conn, fresh: notifications.enqueue(conn, fresh, self.postman.public_url))
 
     # -- mail on request ------------------------------------------------------------------------
 
@@ -264,6 +257,12 @@ class NoticesService(Privacy):
         token = feed.new_token()
         conn.execute(update(parent_settings).where(parent_settings.c.parent_id == parent_id).values(feed_token=token))
         return token
+
+
+def _forget_own_state(conn, events) -> None:
+    """Law 25: what notices keeps on a parent beyond the read models goes with the account."""
+    children.forget(conn, [e.data["parent_id"] for e in events if e.type == "ParentAccountClosed"],
+                    read_marks, preferences, parent_settings, outbox)
 
 
 def _inbox(conn, parent_id: str, children: list[domain.Child]) -> list[dict]:
