@@ -162,6 +162,19 @@ class Children:
                          .values(parent_id=None, parent_pseudonym=bindparam("reader")),
                          [{"closed": p, "reader": pseudonym(p)} for p in sorted(set(parent_ids))])
 
+    def forget_students(self, conn: Connection, groups: dict[str, list]) -> None:
+        """Law 25's retention: a child ``StudentForgotten`` names leaves no row keyed by their id
+        in the service's tables, but the access log's (the school's record of who read the file,
+        which ages out on its own), and their personal data in the event store reads forgotten.
+        Last in a service's ``apply``, so that nothing of the same batch writes them back, in a
+        rebuild too."""
+        student_ids = sorted({e.data["student_id"] for e in groups.get("StudentForgotten", ())})
+        if student_ids:
+            shredding.forget(conn, "child", student_ids)
+            for table in reversed(self.links.metadata.sorted_tables):
+                if "student_id" in table.c and table is not self.access_log:
+                    conn.execute(delete(table).where(table.c.student_id.in_(student_ids)))
+
     def linked(self, parent_id: str):
         """The condition on ``links`` of the parent's linked children, for a query of the service's."""
         return (self.links.c.parent_id == parent_id) & self.links.c.linked.is_(True)

@@ -1,6 +1,8 @@
 """Law 25's entrypoints, the same in every service that keeps an access log, mixed into its class
 (``class AttendanceService(Privacy)``): the school's list of who read a child's data, and the
-retention job.
+retention job: the reads past their board's retention, and what the service forgets beyond them
+(``retire``: linking forgets the students withdrawn longer than ``withdrawn_retention()`` school
+years, and every service forgets them on its ``StudentForgotten``).
 
 ``readers`` answers the service's own broker user alone (``rpc.OWN_SERVICE``): the school's staff
 tooling calls it with the service's credentials, as the dead-letter tooling does;
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 import time
 
 from nameko.timer import timer
@@ -22,6 +25,8 @@ from .children import Children, StudentSchema, retention_days
 from .rpc import OWN_SERVICE, rpc
 
 RETENTION_SECONDS = 3600
+WITHDRAWN_RETENTION = "PORTAL_WITHDRAWN_RETENTION_SCHOOL_YEARS"
+DEFAULT_WITHDRAWN_SCHOOL_YEARS = 2
 
 
 class RetentionMetrics:
@@ -39,6 +44,14 @@ def retention_metrics(service: str) -> RetentionMetrics:
 def children_of(service: str) -> Children:
     """The service's ``Children`` (its links and access log), which its projections declare."""
     return importlib.import_module(f"services.{service}.projections").children
+
+
+def withdrawn_retention() -> int:
+    """The whole school years a withdrawn student's record is kept after the year they left."""
+    value = os.environ.get(WITHDRAWN_RETENTION, "").strip() or str(DEFAULT_WITHDRAWN_SCHOOL_YEARS)
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{WITHDRAWN_RETENTION}: {value!r} is not a whole number of school years")
+    return int(value)
 
 
 def retention(service: str, conn) -> dict[str, int]:
@@ -62,9 +75,14 @@ class Privacy:
     @timer(interval=RETENTION_SECONDS, eager=True)
     def retention(self):
         with self.db.begin() as conn:
-            removed = retention(self.name, conn)
+            removed = {**retention(self.name, conn), **self.retire(conn)}
         metrics = retention_metrics(self.name)
         for kind, count in removed.items():
             metrics.removed.labels(kind).inc(count)
         metrics.last_success.set(time.time())
         return removed
+
+    def retire(self, conn) -> dict[str, int]:
+        """What the service forgets on its own beyond its access log, by kind: nothing unless it
+        says otherwise."""
+        return {}

@@ -59,6 +59,14 @@ class ChildUnlinked(EventSchema):
                       "account_closed")
 
 
+@event("linking", subject="student_id", consumers=("attendance", "grades", "billing", "notices"),
+       example={"student_id": "css-trois-lacs.1234567"})
+class StudentForgotten(EventSchema):
+    """The student withdrew longer ago than the portal keeps a record (Law 25): every service
+    forgets the child, their personal data in the event stores and their read models."""
+    student_id = f.Id()
+
+
 @event("linking", subject="student_id", consumers=("sis",), example={
     "student_id": "css-trois-lacs.1234567", "parent_id": PARENT, "school_year": "2027-2028",
     "decision": "confirm"})

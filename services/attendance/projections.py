@@ -41,6 +41,7 @@ def apply(conn: Connection, events: list) -> None:
             .values(justified_at=e.time, justification_reason=e.data["reason_code"], justified_by=e.data["parent_id"])
         )
     _forget(conn, groups)
+    children.forget_students(conn, groups)
 
 
 def _forget(conn, groups) -> None:

@@ -25,4 +25,5 @@ def apply(conn: Connection, events: list) -> None:
                                    ("TaxReceiptIssued", tax_receipts, ["receipt_id"])):
         upsert_latest(conn, table, (row_of(e, table) for e in groups.get(event_type, ())), key)
     children.apply(conn, groups)
+    children.forget_students(conn, groups)
 

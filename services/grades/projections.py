@@ -30,4 +30,5 @@ def apply(conn: Connection, events: list) -> None:
                                    ("SchoolSettingsChanged", school_settings, ["school_id"])):
         upsert_latest(conn, table, (row_of(e, table) for e in groups.get(event_type, ())), key)
     children.apply(conn, groups)
+    children.forget_students(conn, groups)
 

@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta
 
 from contracts import Envelope, pin_hash, pin_key
 from contracts.fields import PERMANENT_CODE_PATTERN, STUDENT_NUMBER_PATTERN
+from servicekit.schooltime import FIRST_MONTH
 from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
 from servicekit.aggregate import Aggregate
 from servicekit.errors import Conflict, DomainError
@@ -294,6 +295,37 @@ class ReenrollmentPeriod:
 
     def is_open(self, today: date) -> bool:
         return self.opens_on <= today <= self.closes_on
+
+
+# -- retention of withdrawn students (Law 25) -----------------------------------------------------
+
+def withdrawn_before(today: date, school_years: int) -> date:
+    """The day before which a withdrawal is older than ``school_years`` whole school years: the
+    first day of the school year that many years before today's. A student who left in 2026-2027
+    is kept through 2027-2028 and 2028-2029 (two years) and forgotten from July 1, 2029."""
+    start = today.year if today.month >= FIRST_MONTH else today.year - 1
+    return date(start - school_years, FIRST_MONTH, 1)
+
+
+class WithdrawnStudent(Aggregate):
+    """A student the school withdrew: forgotten once, when the retention is over. Its stream is
+    the student's id, as ``StudentRequests``'."""
+
+    source = "linking"
+
+    def __init__(self, student_id: str):
+        super().__init__(student_id)
+        self.forgotten = False
+
+    def apply(self, event: Envelope) -> None:
+        if event.type == "StudentForgotten":
+            self.forgotten = True
+
+    def forget(self, withdrawn_on: date, today: date, school_years: int, correlation_id: str) -> Envelope | None:
+        """StudentForgotten once the withdrawal is old enough; None before, or when done."""
+        if self.forgotten or withdrawn_on >= withdrawn_before(today, school_years):
+            return None
+        return self.record("StudentForgotten", {"student_id": self.key}, correlation_id)
 
 
 class StudentRequests(Aggregate):

@@ -11,6 +11,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.engine import Connection
 
+from contracts.fields import FORGOTTEN
 from servicekit.children import Children
 from servicekit.projection import by_type, mark, upsert_latest
 
@@ -38,6 +39,7 @@ def apply(conn: Connection, events: list) -> None:
     _links(conn, groups)
     _requests(conn, groups)
     _forget(conn, groups)
+    children.forget_students(conn, groups)
 
 
 def _directory(conn, groups) -> None:
@@ -92,8 +94,9 @@ def _student(e) -> dict:
     return {
         "student_id": d["student_id"], "org_id": d["org_id"], "school_id": d["school_id"],
         "student_number": d["student_number"], "permanent_code": d["permanent_code"], "last_name": d["last_name"],
-        "first_name": d["first_name"], "birth_date": d["birth_date"], "grade": d["grade"], "group": d["group"],
-        "withdrawn": False, "updated_at": e.time,
+        "first_name": d["first_name"], "grade": d["grade"], "group": d["group"], "withdrawn": False,
+        # A forgotten child's birth date reads as the marker, which is no date.
+        "birth_date": None if d["birth_date"] == FORGOTTEN else d["birth_date"], "updated_at": e.time,
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, time, timezone
 
 from nameko.extensions import DependencyProvider
 from prometheus_client import Counter
@@ -18,10 +18,11 @@ from servicekit.children import ParentSchema
 from servicekit.consumer import event_streams
 from servicekit.database import Database
 from servicekit.ops import Operations
-from servicekit.privacy import Privacy
+from servicekit.privacy import Privacy, withdrawn_retention
 from servicekit.projection import take_in
 from servicekit.relay import Relay
 from servicekit.rpc import rpc
+from servicekit.schooltime import SCHOOL_TIME
 
 from . import domain, projections
 from .projections import children
@@ -87,6 +88,28 @@ class LinkingService(Privacy):
         """Apply the school's and identity's events, then unlink every link they broke and forget
         the closed accounts' link attempts (Law 25: not a read model, so not in ``projections``)."""
         return take_in(self.db, events, projections.apply, self._unlink_broken, _forget_link_attempts)
+
+    # -- retention ------------------------------------------------------------------------------
+
+    def retire(self, conn):
+        """Part of the retention job (``servicekit.privacy``): the students withdrawn longer than
+        the retention are forgotten here and, through StudentForgotten, in every service. A
+        student's withdrawal is dated by when the school system said so (their row's stamp);
+        SKIP LOCKED, so that two replicas running at once share the students, each forgotten once."""
+        years, today = withdrawn_retention(), domain.school_today()
+        before = datetime.combine(domain.withdrawn_before(today, years), time(), SCHOOL_TIME)
+        due = conn.execute(
+            select(students.c.student_id, students.c.updated_at)
+            .where(students.c.withdrawn.is_(True), students.c.updated_at < before)
+            .order_by(students.c.student_id).with_for_update(skip_locked=True)
+        ).all()
+        unit, forgotten = commands.within(conn), []
+        for row in due:
+            student = unit.load(domain.WithdrawnStudent, row.student_id)
+            if student.forget(domain.school_today(row.updated_at), today, years, self.ops.correlation_id):
+                forgotten.append(student)
+        unit.save(*forgotten)
+        return {"withdrawn_students": len(forgotten)}
 
     # -- the link form --------------------------------------------------------------------------
 

@@ -82,6 +82,7 @@ def apply(conn: Connection, events: list) -> None:
          "day": e.data["due_on"], "title": f"{e.data['subject_name']} : {e.data['title']}",
          "detail": e.data.get("description"), "updated_at": e.time}
         for e in groups.get("HomeworkPublished", ()) if e.data["kind"] == "homework"), ["entry_id"])
+    children.forget_students(conn, groups)
 
 
 def _message(e) -> dict:

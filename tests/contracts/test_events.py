@@ -16,7 +16,7 @@ EMITTERS = {
             "StatementIssued", "PaymentRecorded", "TaxReceiptIssued", "MessagePublished",
             "ResourcePublished"],
     "identity": ["ParentVerified", "ParentEmailChanged", "ParentAccountClosed"],
-    "linking": ["ChildLinked", "ChildUnlinked", "ReenrollmentSubmitted",
+    "linking": ["ChildLinked", "ChildUnlinked", "StudentForgotten", "ReenrollmentSubmitted",
                 "RecordCorrectionRequested"],
     "attendance": ["AbsenceDeclared", "AbsenceMotivated"],
 }
