@@ -48,6 +48,8 @@ def settings_from_env() -> Settings:
         web_client_id=os.environ.get("PORTAL_WEB_CLIENT_ID", "portal-web"),
         web_dist=dist,
         tile_deadline=float(os.environ.get("PORTAL_TILE_DEADLINE", "0.3")),
+        concurrency=int(os.environ.get("PORTAL_GATEWAY_CONCURRENCY", "64")),
+        queue_wait=float(os.environ.get("PORTAL_GATEWAY_QUEUE_WAIT", "0.05")),
         trusted_proxies=int(os.environ.get("PORTAL_TRUSTED_PROXIES", "0")),
         # Sessions are checked at Keycloak's own address too (the public host in forwarded headers).
         userinfo_url=os.environ.get("PORTAL_TOKEN_USERINFO_URL")

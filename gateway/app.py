@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -59,6 +60,12 @@ class Settings:
     # Where the session check asks Keycloak (servicekit.tokens.SessionCheck); by default the
     # issuer's userinfo endpoint.
     userinfo_url: str | None = None
+    # API requests this process serves at once; one more waits for its turn at most
+    # ``queue_wait`` seconds, then is refused (503 ``overloaded``, Retry-After): past what the
+    # process can serve, a parent hears at once to come back rather than waiting for a time-out.
+    concurrency: int = 64
+    queue_wait: float = 0.05
+    retry_after: int = 2
 
 
 class Gateway:
@@ -82,6 +89,7 @@ class Gateway:
                 ("/openapi.json", self._openapi))
         ], strict_slashes=False)
         self.openapi_document = json.dumps(openapi.document(ROUTES)).encode()
+        self.turns = threading.BoundedSemaphore(settings.concurrency)  # green under eventlet
         self.ops = ops.ops_app("gateway", self.readiness_problems)
 
     def start(self) -> None:
@@ -113,10 +121,10 @@ class Gateway:
                 raise ApiError(413, "request_too_large")
             if request.args.get("lang", "fr") not in LANGUAGES:
                 raise ApiError(422, "invalid_choice", "lang")
-            if isinstance(endpoint, Route):
-                response = self.calls.respond(request, endpoint, values, correlation_id)
-            else:
+            if endpoint == self._events:  # a stream stays open for hours: it takes no turn
                 response = endpoint(request, values, correlation_id)
+            else:
+                response = self._in_turn(request, endpoint, values, correlation_id)
         except ApiError as exc:
             response = error_response(request, exc, self.catalogue)
         except HTTPException as exc:
@@ -141,6 +149,16 @@ class Gateway:
         self.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
         self.metrics.request_duration.labels(route).observe(time.perf_counter() - started)
         return response(environ, start_response)
+
+    def _in_turn(self, request: Request, endpoint, values: dict, correlation_id: str) -> Response:
+        if not self.turns.acquire(timeout=self.settings.queue_wait):
+            raise ApiError(503, "overloaded", params={"retry_after": self.settings.retry_after})
+        try:
+            if isinstance(endpoint, Route):
+                return self.calls.respond(request, endpoint, values, correlation_id)
+            return endpoint(request, values, correlation_id)
+        finally:
+            self.turns.release()
 
     # -- the parent's compositions and live updates -----------------------------------------------
 

@@ -32,7 +32,7 @@ def error_response(request: Request, exc: ApiError, catalogue) -> Response:
     response = json_response(body, exc.status)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="portal"'
-    if exc.status == 429 and "retry_after" in exc.params:
+    if exc.status in (429, 503) and "retry_after" in exc.params:
         response.headers["Retry-After"] = str(exc.params["retry_after"])
     return response
 
