@@ -53,6 +53,10 @@ events = Table(
     Index("events_source_position_idx", "source", "position"),
 )
 
+# The events that name a parent, for their export (``about_parent``).
+PARENT_NAMED = events.c.data["parent_id"].astext
+Index("events_parent_idx", PARENT_NAMED, postgresql_where=PARENT_NAMED.is_not(None))
+
 relay_cursors = Table(
     "relay_cursors", metadata,
     Column("relay", Text, primary_key=True),
@@ -217,6 +221,13 @@ def seal_plain(conn: Connection, chunk: int = 1000) -> int:
             conn.execute(events.update().where(events.c.position == row.position).values(
                 data=shredding.seal(str(row.event_id), row.type, row.version, row.data, found)))
         count += len(plain)
+
+
+def about_parent(conn: Connection, parent_id: str) -> list[dict]:
+    """The stored events whose data names the parent, oldest first, opened, each an envelope in
+    the contracts' wire form: what the store holds about them, for their export."""
+    rows = conn.execute(select(events).where(PARENT_NAMED == parent_id).order_by(events.c.position)).all()
+    return [envelope_of(row).to_dict() for row in _opened(conn, rows)]
 
 
 def read_all(conn: Connection, chunk: int = 5000) -> Iterator[list[Envelope]]:

@@ -157,6 +157,7 @@ class AttendanceService(Privacy):
             attached = conn.execute(select(documents).where(documents.c.parent_id == parent_id)
                                     .order_by(documents.c.created_at)).all()
             links_held, reads = children.links_of(conn, parent_id), children.accesses(conn, parent_id)
+            stored = store.about_parent(conn, parent_id)
         return {
             "service": "attendance", "parent_id": parent_id,
             "links": links_held,
@@ -164,6 +165,7 @@ class AttendanceService(Privacy):
             "declarations": [{"student_id": row.student_id, **_declaration(row)} for row in declared],
             "documents": [_document(row) for row in attached],
             "access_log": reads,
+            "events": stored,
         }
 
     @rpc

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from servicekit import errors
+from servicekit import errors, store
 from servicekit.children import ParentSchema
 from servicekit.consumer import event_streams
 from servicekit.database import Database
@@ -98,6 +98,7 @@ class BillingService(Privacy):
                 "children": [{"student_id": s, **self._statements_of(conn, s),
                               "tax_receipts": self._receipts(conn, [s], None)} for s in linked],
                 "access_log": children.accesses(conn, parent_id),
+                "events": store.about_parent(conn, parent_id),
             }
 
     # -- helpers --------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from servicekit import errors
+from servicekit import errors, store
 from servicekit.children import ParentSchema
 from servicekit.consumer import event_streams
 from servicekit.database import Database
@@ -90,7 +90,8 @@ class GradesService(Privacy):
                              "results": [self._results(conn, student_id, y, today) for y in years],
                              "homework": self._homework(conn, student_id)})
             return {"service": "grades", "parent_id": parent_id, "links": children.links_of(conn, parent_id),
-                    "children": kids, "access_log": children.accesses(conn, parent_id)}
+                    "children": kids, "access_log": children.accesses(conn, parent_id),
+                    "events": store.about_parent(conn, parent_id)}
 
     # -- helpers --------------------------------------------------------------------------------
 

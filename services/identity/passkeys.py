@@ -8,7 +8,7 @@ passkeys with it.
 """
 from __future__ import annotations
 
-from servicekit import errors
+from servicekit import errors, store
 from servicekit.children import ParentSchema
 from servicekit.errors import NotFound
 from servicekit.rpc import rpc
@@ -53,9 +53,12 @@ class Passkeys:
 
     @rpc
     def export(self, parent_id):
-        """Identity's part of "download my data": the account (``me``) and its passkeys."""
+        """Identity's part of "download my data": the account (``me``), its passkeys, and the
+        events identity's store holds about the parent."""
         account = self.me(parent_id)
-        return dict(account, passkeys=_newest_first(self.accounts.passkeys(account["parent_id"])))
+        with self.db.begin() as conn:
+            stored = store.about_parent(conn, account["parent_id"])
+        return dict(account, passkeys=_newest_first(self.accounts.passkeys(account["parent_id"])), events=stored)
 
 
 def _newest_first(passkeys: list[dict]) -> list[dict]:

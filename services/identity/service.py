@@ -34,7 +34,8 @@ missing argument is the ``required`` error of its field, like any other bad inpu
 ``remove_passkey(parent_id, passkey_id)`` → ``{"removed": passkey_id}``; else ``passkey_not_found``.
 ``end_all_sessions(parent_id)`` → ``{"status": "ended", "passkeys_removed"}``
     Every session ends and every passkey is removed; the password stays.
-``export(parent_id)`` → ``me`` and ``passkeys``: identity's part of "download my data".
+``export(parent_id)`` → ``me``, ``passkeys`` and ``events`` (what its store holds about the
+    parent): identity's part of "download my data".
 ``close_account(parent_id, confirmation)`` → ``{"status": "closed"}``
     ``confirmation`` is the account's email typed again; Keycloak deletes the user and every
     service forgets the parent on ``ParentAccountClosed``.

@@ -374,6 +374,7 @@ class LinkingService(Privacy):
             attempts = conn.execute(select(link_attempts).where(link_attempts.c.parent_id == parent_id)
                                     .order_by(link_attempts.c.at)).all()
             reads = children.accesses(conn, parent_id)
+            stored = store.about_parent(conn, parent_id)
         return {
             "parent": {"parent_id": parent_id, "email": parent.email if parent else None},
             "children": family,
@@ -383,6 +384,7 @@ class LinkingService(Privacy):
             "corrections": [{"student_id": row.student_id, **_correction(row)} for row in asked],
             "link_attempts": [{"outcome": a.outcome, "at": a.at.isoformat()} for a in attempts],
             "access_log": reads,
+            "events": stored,
         }
 
     # -- helpers --------------------------------------------------------------------------------

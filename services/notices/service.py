@@ -14,7 +14,7 @@ from datetime import date
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as upsert
 
-from servicekit import errors
+from servicekit import errors, store
 from servicekit.consumer import event_streams
 from servicekit.database import Database
 from servicekit.ops import Operations
@@ -242,6 +242,7 @@ class NoticesService(Privacy):
                 "mails": [{"kind": m.kind, "to": m.email, "subject": m.subject, "queued_at": m.created_at.isoformat(),
                            "sent_at": m.sent_at.isoformat() if m.sent_at else None} for m in mails],
                 "access_log": children.accesses(conn, parent_id),
+                "events": store.about_parent(conn, parent_id),
             }
 
     # -- helpers --------------------------------------------------------------------------------
