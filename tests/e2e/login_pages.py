@@ -43,10 +43,11 @@ def messages(lang: str) -> dict[str, str]:
 
 
 def shown_words(page) -> set[str]:
-    """The words a reader (or a screen reader) meets, outside elements marked with a lang of their own."""
+    """The words a reader (or a screen reader) meets, outside elements marked with a lang of their own
+    and the two-factor key to type (random letters and digits: "G4DE" would read as French "de")."""
     text = page.evaluate("""() => {
         const copy = document.body.cloneNode(true);
-        copy.querySelectorAll('[lang], script, style, template').forEach(e => e.remove());
+        copy.querySelectorAll('[lang], script, style, template, #kc-totp-secret-key').forEach(e => e.remove());
         const labels = [...copy.querySelectorAll('[aria-label], [title], [placeholder], [alt], input[type=submit]')]
             .map(e => [e.getAttribute('aria-label'), e.getAttribute('title'), e.getAttribute('placeholder'),
                        e.getAttribute('alt'), e.type === 'submit' ? e.value : ''].join(' '));

@@ -11,6 +11,7 @@ its picture in docs/screenshots/<screen>-<lang>-<phone|desktop>.png.
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -558,9 +559,34 @@ def unread(page, portal, amqp_url):
             expect(page.locator(".unread-count")).to_have_attribute("data-unread", "2")
 
 
+def busy(page, portal, amqp_url):
+    """Turned away by a gateway at capacity (503 ``overloaded`` with Retry-After, as the gateway
+    answers it), the page says so, waits and asks again by itself."""
+    refused = []
+
+    def at_capacity(route):
+        if refused:
+            route.continue_()
+            return
+        refused.append(route.request.url)
+        route.fulfill(status=503, headers={"Retry-After": "1"}, content_type="application/json", body=json.dumps({
+            "code": "overloaded", "field": None,
+            "message": "Beaucoup de parents consultent le portail en ce moment. Réessayez dans quelques secondes."}))
+
+    page.route("**/api/v1/**/codes", at_capacity)
+    page.goto(f"{portal.url}/creer-un-compte")
+    page.get_by_label("Courriel", exact=True).fill(f"occupe.{uuid.uuid4().hex[:10]}@example.org")
+    page.get_by_role("button", name="Obtenir un code de vérification").click()
+    expect(page.get_by_role("status").filter(
+        has_text="Beaucoup de parents consultent le portail en ce moment : nouvel essai dans 1 s")).to_be_visible()
+    expect(page.get_by_label("Code de vérification")).to_be_visible()  # asked again, and answered
+    expect(page.locator("#busy")).to_have_count(0)
+    assert len(refused) == 1
+
+
 def main(name: str, portal_url: str, amqp_url: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    scenarios = {"walk": walk, "quick-navigation": quick_navigation, "unread": unread}
+    scenarios = {"walk": walk, "quick-navigation": quick_navigation, "unread": unread, "busy": busy}
     run_page(scenarios[name], f"screens-{name}", portal_url, amqp_url)
 
 

@@ -35,3 +35,7 @@ def test_a_second_click_before_the_first_screen_loads_ends_on_the_second(portal)
 
 def test_every_unread_count_agrees_with_the_messages_listed(portal):
     _screens("unread", portal)
+
+
+def test_a_parent_turned_away_by_a_busy_portal_is_told_and_the_page_asks_again(portal):
+    _screens("busy", portal)
