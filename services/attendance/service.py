@@ -15,12 +15,11 @@ from sqlalchemy import insert, select
 from servicekit import errors, store
 from servicekit.children import ParentSchema
 from servicekit.consumer import event_streams
-from servicekit.database import Database
-from servicekit.ops import Operations
 from servicekit.privacy import Privacy
 from servicekit.projection import take_in
 from servicekit.relay import Relay
 from servicekit.rpc import rpc
+from servicekit.service import Service
 
 from . import agenda as agendas
 from . import domain, projections
@@ -32,11 +31,9 @@ from .tables import absences, calendars, declarations, detentions, documents, ti
 commands = store.Commands(projections.apply)
 
 
-class AttendanceService(Privacy):
+class AttendanceService(Service, Privacy):
     name = "attendance"
 
-    db = Database()
-    ops = Operations()
     relay = Relay()
 
     # -- events ---------------------------------------------------------------------------------

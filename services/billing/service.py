@@ -11,11 +11,10 @@ from sqlalchemy import select
 from servicekit import errors, store
 from servicekit.children import ParentSchema
 from servicekit.consumer import event_streams
-from servicekit.database import Database
-from servicekit.ops import Operations
 from servicekit.privacy import Privacy
 from servicekit.projection import take_in
 from servicekit.rpc import rpc
+from servicekit.service import Service
 
 from . import domain, projections
 from .projections import children
@@ -23,11 +22,8 @@ from .schemas import ReceiptSchema, ReceiptsSchema
 from .tables import payments, statements, tax_receipts
 
 
-class BillingService(Privacy):
+class BillingService(Service, Privacy):
     name = "billing"
-
-    db = Database()
-    ops = Operations()
 
     # -- events ---------------------------------------------------------------------------------
 

@@ -12,11 +12,10 @@ from sqlalchemy import select
 from servicekit import errors, store
 from servicekit.children import ParentSchema
 from servicekit.consumer import event_streams
-from servicekit.database import Database
-from servicekit.ops import Operations
 from servicekit.privacy import Privacy
 from servicekit.projection import take_in
 from servicekit.rpc import rpc
+from servicekit.service import Service
 
 from . import domain, projections
 from .projections import children
@@ -24,11 +23,8 @@ from .schemas import BulletinSchema, ResultsSchema
 from .tables import assignments, bulletins, homework, ministry_results, school_settings
 
 
-class GradesService(Privacy):
+class GradesService(Service, Privacy):
     name = "grades"
-
-    db = Database()
-    ops = Operations()
 
     # -- events ---------------------------------------------------------------------------------
 

@@ -51,11 +51,10 @@ from sqlalchemy.dialects.postgresql import insert
 
 from servicekit import errors, store
 from servicekit.children import ParentSchema
-from servicekit.database import Database
 from servicekit.errors import DomainError, NotFound
-from servicekit.ops import Operations
 from servicekit.relay import Relay
 from servicekit.rpc import RpcProxy, rpc
+from servicekit.service import Service
 
 from . import domain, projections
 from .accounts import KeycloakAccounts, locale_of
@@ -72,11 +71,9 @@ CODE_FAILURES = Counter("portal_identity_code_failures_total", "Verification cod
                         ["flow", "reason"])
 
 
-class IdentityService(Passkeys):
+class IdentityService(Service, Passkeys):
     name = "identity"
 
-    db = Database()
-    ops = Operations()
     relay = Relay()
     accounts = KeycloakAccounts()
     notices = RpcProxy("notices")

@@ -16,13 +16,12 @@ from sqlalchemy import func, insert, or_, select, text
 from servicekit import errors, store
 from servicekit.children import ParentSchema
 from servicekit.consumer import event_streams
-from servicekit.database import Database
-from servicekit.ops import Operations
 from servicekit.privacy import Privacy, withdrawn_retention
 from servicekit.projection import take_in
 from servicekit.relay import Relay
 from servicekit.rpc import rpc
 from servicekit.schooltime import SCHOOL_TIME
+from servicekit.service import Service
 
 from . import domain, projections
 from .projections import children
@@ -73,11 +72,9 @@ class PinSecret(DependencyProvider):
         return self.secret
 
 
-class LinkingService(Privacy):
+class LinkingService(Service, Privacy):
     name = "linking"
 
-    db = Database()
-    ops = Operations()
     relay = Relay()
     pin_secret = PinSecret()
 

@@ -16,11 +16,10 @@ from sqlalchemy.dialects.postgresql import insert as upsert
 
 from servicekit import errors, store
 from servicekit.consumer import event_streams
-from servicekit.database import Database
-from servicekit.ops import Operations
 from servicekit.privacy import Privacy
 from servicekit.projection import take_in
 from servicekit.rpc import rpc
+from servicekit.service import Service
 
 from . import domain, feed, notifications, projections, tables, templates
 from . import unsubscribe as unsubscribe_tokens
@@ -42,11 +41,9 @@ FAMILY = (select(links.c.student_id, links.c.org_id, links.c.school_id, students
           .order_by(links.c.student_id))
 
 
-class NoticesService(Privacy):
+class NoticesService(Service, Privacy):
     name = "notices"
 
-    db = Database()
-    ops = Operations()
     postman = Postman()
 
     # -- events ---------------------------------------------------------------------------------

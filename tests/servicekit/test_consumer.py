@@ -7,33 +7,34 @@ import uuid
 from sqlalchemy import text
 
 from contracts import Envelope
-from servicekit import deadletters, store
+from servicekit import deadletters
 from servicekit.consumer import Unprocessable, event_stream
 from servicekit.database import Database
 from servicekit.ops import Operations
+from servicekit.projection import take_in
+from servicekit.service import Service
 from tests.support import eventually, publish, user_url
 
 BROKEN = set()  # absence ids the probe cannot apply, until a fix clears them
 NEVER = set()  # absence ids the probe says will never apply
 
 
-class Probe:
+class Probe(Service):
     """A minimal service: stores what it takes in, and fails on the absences it is told to."""
 
     name = "probe"
-    db = Database()
-    ops = Operations()
 
     @event_stream("sis", ["AbsenceRecorded"], batch_size=50)
     def take_in(self, events):
-        with self.db.begin() as conn:
-            fresh = store.admit(conn, events)
-            for event in fresh:
-                if event.data["absence_id"] in NEVER:
-                    raise Unprocessable(f"{event.data['absence_id']} will never apply")
-                if event.data["absence_id"] in BROKEN:
-                    raise RuntimeError(f"cannot apply {event.data['absence_id']}")
-        return fresh
+        return take_in(self.db, events, fail_as_told)
+
+
+def fail_as_told(conn, events):
+    for event in events:
+        if event.data["absence_id"] in NEVER:
+            raise Unprocessable(f"{event.data['absence_id']} will never apply")
+        if event.data["absence_id"] in BROKEN:
+            raise RuntimeError(f"cannot apply {event.data['absence_id']}")
 
 
 def absence(absence_id):

@@ -10,42 +10,41 @@ from nameko.exceptions import RemoteError
 from sqlalchemy import text
 
 from contracts import Envelope
-from servicekit import deadletters, store
+from servicekit import deadletters
 from servicekit.consumer import event_stream
-from servicekit.database import Database, make_engine
+from servicekit.database import make_engine
 from servicekit.logs import JsonFormatter
-from servicekit.ops import Operations
 from servicekit.private import describe
+from servicekit.projection import take_in
 from servicekit.rpc import rpc
+from servicekit.service import Service
 from tests.support import eventually, publish
 
 PUPILS = "CREATE TABLE IF NOT EXISTS pupils (name text UNIQUE, mark integer CHECK (mark <= 100))"
 
 
-class Hushed:
+class Hushed(Service):
     """Writes each absence's id as a pupil's name, twice (the second breaks the unique name), or,
     for an id that ends in a mark, that mark (over 100 breaks the check)."""
 
     name = "hushed"
-    db = Database()
-    ops = Operations()
 
     @event_stream("sis", ["AbsenceRecorded"], batch_size=50)
     def take_in(self, events):
-        with self.db.begin() as conn:
-            fresh = store.admit(conn, events)
-            for event in fresh:
-                name, _, mark = event.data["absence_id"].partition(":")
-                conn.execute(text("INSERT INTO pupils (name, mark) VALUES (:name, :mark)"),
-                             {"name": name, "mark": int(mark or 0)})
-                if not mark:
-                    conn.execute(text("INSERT INTO pupils (name) VALUES (:name)"), {"name": name})
-        return fresh
+        return take_in(self.db, events, write_pupils)
 
     @rpc
     def mark_of(self, name):
         with self.db.connect() as conn:
             return conn.execute(text("SELECT CAST(:name AS integer)"), {"name": name}).scalar()
+
+
+def write_pupils(conn, events):
+    for event in events:
+        name, _, mark = event.data["absence_id"].partition(":")
+        conn.execute(text("INSERT INTO pupils (name, mark) VALUES (:name, :mark)"), {"name": name, "mark": int(mark or 0)})
+        if not mark:
+            conn.execute(text("INSERT INTO pupils (name) VALUES (:name)"), {"name": name})
 
 
 @pytest.fixture
