@@ -70,6 +70,23 @@ def database_url(portal_env):
 
 
 @pytest.fixture
+def engine_of(database_url):
+    """``engine_of(service)``: an engine on the session's database of ``service``, disposed after
+    the test."""
+    from sqlalchemy import create_engine
+
+    made = []
+
+    def make(service: str):
+        made.append(create_engine(database_url(service)))
+        return made[-1]
+
+    yield make
+    for engine in made:
+        engine.dispose()
+
+
+@pytest.fixture
 def start_service(amqp_url, database_url):
     """``start_service(ServiceClass, **config)``: a running nameko container of the service on
     the session's vhost and database, ready (consuming, relaying) when returned."""

@@ -1,16 +1,22 @@
 """Helpers shared by the tests and the benchmarks (``time.sleep`` is green once the tests have
 patched the standard library)."""
+import contextlib
+import json
 import os
 import subprocess
 import time
 import urllib.error
+import uuid
 from urllib.parse import quote, unquote, urlsplit
 
+from kombu import Connection, Exchange, Queue
+
 import contracts.publish
-from contracts import trust
-from contracts.registry import SOURCES
+from contracts import Envelope, trust
+from contracts.registry import SOURCES, exchange_for
 from scripts.broker_users import api, grant
 from servicekit.config import as_user
+from servicekit.errors import NotFound
 
 # This test session's own vhost and database names start with it.
 SESSION = f"t{os.getpid()}"
@@ -129,3 +135,61 @@ def delete_vhost(name: str, env=os.environ) -> None:
     except urllib.error.HTTPError as error:
         if error.code != 404:
             raise
+
+
+# -- a family as the services see it ------------------------------------------------------------
+
+def school_event(event_type: str, data: dict, subject: str, correlation_id: str = "batch-test") -> Envelope:
+    """An event of the school system's."""
+    return Envelope.new(event_type, "sis", subject, data, correlation_id=correlation_id)
+
+
+def link_event(event_type: str, parent_id: str, student_id: str, school_id: str | None = None, **data) -> Envelope:
+    """``ChildLinked`` (of a child of ``school_id``, proven by email) or ``ChildUnlinked``, as
+    linking publishes them."""
+    data = {"parent_id": parent_id, "student_id": student_id, **data}
+    if event_type == "ChildLinked":
+        data = {"school_id": school_id, "org_id": "css-test", "method": "email", **data}
+    return Envelope.new(event_type, "linking", parent_id, data, correlation_id="link-test")
+
+
+def answers(ask, parent_id: str, student_id: str) -> bool:
+    """Whether a service answers ``ask`` about the child rather than refusing it as not found: it
+    does once the child is linked to the parent there."""
+    try:
+        ask(parent_id, student_id)
+    except NotFound:
+        return False
+    return True
+
+
+def linked_child(amqp_url: str, ask, school_id: str, parent_id: str | None = None, first=()) -> tuple[str, str]:
+    """A new child of ``school_id`` linked to ``parent_id`` (a new parent unless given), once the
+    service answers ``ask`` about it; ``first``: the events published before the link."""
+    parent_id, child = parent_id or str(uuid.uuid4()), f"css-test.{uuid.uuid4().hex[:8]}"
+    publish([*first, link_event("ChildLinked", parent_id, child, school_id)], amqp_url)
+    eventually(lambda: answers(ask, parent_id, child))
+    return parent_id, child
+
+
+@contextlib.contextmanager
+def listening(amqp_url: str, source: str):
+    """What the school system and the other services receive from ``source``: yields
+    ``received(event_type=None)``, the events so far (of that type), as JSON."""
+    queue = Queue(f"listener-{uuid.uuid4().hex[:6]}", Exchange(exchange_for(source), "topic", durable=True),
+                  routing_key="#", auto_delete=True)
+    with Connection(amqp_url) as connection:
+        received = []
+
+        def take(body, message):
+            received.append(json.loads(body) if isinstance(body, (str, bytes)) else body)
+            message.ack()
+
+        with connection.Consumer(queue, callbacks=[take], accept=["json", "application/json"]):
+            def drain(event_type=None):
+                try:
+                    connection.drain_events(timeout=0.2)
+                except TimeoutError:
+                    pass
+                return [e for e in received if event_type in (None, e["type"])]
+            yield drain

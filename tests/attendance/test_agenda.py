@@ -11,14 +11,13 @@ import pytest
 from kombu import Connection, Exchange
 from sqlalchemy import create_engine, text
 
-from contracts import Envelope
 from services.attendance import agenda
 from scripts.school_calendar import around, current_year, last_school_day, next_school_day
 from services.attendance.domain import SchoolCalendar, school_today
 from services.attendance.service import AttendanceService
 from servicekit import deadletters, store
 from servicekit.errors import DomainError, NotFound
-from tests.support import eventually, publish
+from tests.support import eventually, linked_child, publish, school_event
 
 pytestmark = pytest.mark.school_clock
 
@@ -83,10 +82,6 @@ def test_a_document_is_checked_by_type_real_type_and_size(content_type, content,
 
 # -- the service ------------------------------------------------------------------------------------
 
-def school_event(event_type, data, subject):
-    return Envelope.new(event_type, "sis", subject, data, correlation_id="agenda-test")
-
-
 TODAY = school_today()
 CALENDAR = current_year()
 YEAR = CALENDAR.name
@@ -128,23 +123,10 @@ def attendance(start_service):
     return start_service(AttendanceService)
 
 
-def linked(rpc, parent, child) -> bool:
-    try:
-        rpc.attendance.agenda(parent, child)
-    except NotFound:
-        return False
-    return True
-
-
 @pytest.fixture
 def family(amqp_url, attendance, rpc):
     """A parent linked to a fresh secondary student of a school whose calendar is published."""
-    parent, child = str(uuid.uuid4()), f"css-test.{uuid.uuid4().hex[:8]}"
-    publish([previous_calendar_event(), calendar_event(), Envelope.new("ChildLinked", "linking", parent, {
-        "parent_id": parent, "student_id": child, "school_id": SCHOOL, "org_id": "css-test", "method": "email"},
-        correlation_id="link-test")], amqp_url)
-    eventually(lambda: linked(rpc, parent, child))
-    return parent, child
+    return linked_child(amqp_url, rpc.attendance.agenda, SCHOOL, first=[previous_calendar_event(), calendar_event()])
 
 
 def test_the_agenda_shows_the_week_with_its_holiday_timetable_and_detentions(rpc, amqp_url, family):

@@ -4,7 +4,7 @@ import json
 import uuid
 
 import pytest
-from kombu import Connection, Exchange, Queue
+from kombu import Connection, Exchange
 from sqlalchemy import create_engine, text
 
 from contracts import Envelope
@@ -14,24 +14,13 @@ from services.attendance.service import AttendanceService
 from servicekit import deadletters, store
 from servicekit.cli import rebuild_projections
 from servicekit.errors import Conflict, DomainError, NotFound
-from tests.support import eventually, publish
+from tests.support import answers, eventually, link_event, linked_child, listening, publish, school_event
 
 pytestmark = pytest.mark.school_clock
 
 SCHOOL = "css-test.ecole-a"
 REASONS = [{"code": "MAL", "label_fr": "Maladie", "label_en": "Illness"},
            {"code": "RDV", "label_fr": "Rendez-vous", "label_en": "Appointment"}]
-
-
-def school_event(event_type, data, subject):
-    return Envelope.new(event_type, "sis", subject, data, correlation_id="batch-test")
-
-
-def link_event(event_type, parent_id, student_id, **data):
-    data = {"parent_id": parent_id, "student_id": student_id, **data}
-    if event_type == "ChildLinked":
-        data = {"school_id": SCHOOL, "org_id": "css-test", "method": "email", **data}
-    return Envelope.new(event_type, "linking", parent_id, data, correlation_id="link-test")
 
 
 def calendar_events():
@@ -54,19 +43,11 @@ def attendance(start_service):
 @pytest.fixture
 def family(amqp_url, attendance, rpc):
     """A parent linked to a fresh child of a school whose calendar is published."""
-    parent, child = str(uuid.uuid4()), f"css-test.{uuid.uuid4().hex[:8]}"
-    publish(calendar_events(), amqp_url)
-    publish([link_event("ChildLinked", parent, child)], amqp_url)
-    eventually(lambda: linked(rpc, parent, child))
-    return parent, child
+    return linked_child(amqp_url, rpc.attendance.absences, SCHOOL, first=calendar_events())
 
 
 def linked(rpc, parent, child) -> bool:
-    try:
-        rpc.attendance.absences(parent, child)
-    except NotFound:
-        return False
-    return True
+    return answers(rpc.attendance.absences, parent, child)
 
 
 def absences_of(rpc, parent, child):
@@ -137,19 +118,8 @@ def test_an_unlinked_parent_stops_seeing_the_child(rpc, amqp_url, family):
 @pytest.fixture
 def school_listener(amqp_url):
     """What the school system receives from attendance."""
-    queue = Queue(f"school-system-{uuid.uuid4().hex[:6]}", Exchange("attendance.events", "topic", durable=True),
-                  routing_key="#", auto_delete=True)
-    with Connection(amqp_url) as connection:
-        received = []
-        with connection.Consumer(queue, callbacks=[lambda body, message: (received.append(body), message.ack())],
-                                 accept=["json", "application/json"]):
-            def drain():
-                try:
-                    connection.drain_events(timeout=0.2)
-                except TimeoutError:
-                    pass
-                return received
-            yield drain
+    with listening(amqp_url, "attendance") as received:
+        yield received
 
 
 def test_a_declared_absence_reaches_the_school_system(rpc, family, school_listener):
@@ -158,7 +128,7 @@ def test_a_declared_absence_reaches_the_school_system(rpc, family, school_listen
     answer = rpc.attendance.declare_absence(parent, child, {
         "start_date": day.isoformat(), "kind": "late_arrival", "time": "12:30", "reason_code": "RDV",
         "explanation": "Dentiste"})
-    received = eventually(lambda: [json.loads(b) if isinstance(b, (str, bytes)) else b for b in school_listener()])
+    received = eventually(school_listener)
     event = received[0]
     assert event["type"] == "AbsenceDeclared" and event["source"] == "attendance"
     assert event["data"]["declaration_id"] == answer["declaration_id"]
@@ -203,7 +173,7 @@ def test_a_recorded_absence_is_justified_once(rpc, amqp_url, family, school_list
         rpc.attendance.justify_absence(parent, child, absence_id, {"reason_code": "MAL"})
     assert twice.value.code == "already_justified"
     received = eventually(lambda: school_listener())
-    motivated = json.loads(received[0]) if isinstance(received[0], (str, bytes)) else received[0]
+    motivated = received[0]
     assert motivated["type"] == "AbsenceMotivated" and motivated["data"]["absence_id"] == absence_id
 
 
@@ -282,7 +252,7 @@ def test_a_closed_accounts_dead_letters_go_and_the_others_stay(rpc, amqp_url, fa
     other = str(uuid.uuid4())
     bad = {}
     for who in (parent, other):  # a link event the contract refuses (an empty school), naming who
-        envelope = link_event("ChildLinked", who, child).to_dict()
+        envelope = link_event("ChildLinked", who, child, SCHOOL).to_dict()
         envelope["data"]["school_id"] = ""
         bad[who] = envelope["id"]
         with Connection(amqp_url) as connection:

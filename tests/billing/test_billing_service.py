@@ -13,23 +13,12 @@ from services.billing.domain import school_today
 from services.billing.service import BillingService
 from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
-from tests.support import eventually, publish
+from tests.support import eventually, linked_child, publish, school_event
 
 pytestmark = pytest.mark.school_clock
 
 SCHOOL = "css-test.ecole-b"
 ACCOUNT = "css-test.fam-1"
-
-
-def school_event(event_type, data, subject):
-    return Envelope.new(event_type, "sis", subject, data, correlation_id="batch-test")
-
-
-def link_event(event_type, parent_id, student_id, **data):
-    data = {"parent_id": parent_id, "student_id": student_id, **data}
-    if event_type == "ChildLinked":
-        data = {"school_id": SCHOOL, "org_id": "css-test", "method": "email", **data}
-    return Envelope.new(event_type, "linking", parent_id, data, correlation_id="link-test")
 
 
 def statement_event(student_id, issued_days_ago=30, paid=0, lines=(8550, 4000), kind="school", period="2026-2027",
@@ -65,25 +54,13 @@ def billing(start_service):
     return start_service(BillingService)
 
 
-def linked(rpc, parent, child) -> bool:
-    try:
-        rpc.billing.statements(parent, child)
-    except NotFound:
-        return False
-    return True
-
-
 def new_child(amqp_url, rpc, parent):
-    child = f"css-test.{uuid.uuid4().hex[:8]}"
-    publish([link_event("ChildLinked", parent, child)], amqp_url)
-    eventually(lambda: linked(rpc, parent, child))
-    return child
+    return linked_child(amqp_url, rpc.billing.statements, SCHOOL, parent)[1]
 
 
 @pytest.fixture
 def family(amqp_url, billing, rpc):
-    parent = str(uuid.uuid4())
-    return parent, new_child(amqp_url, rpc, parent)
+    return linked_child(amqp_url, rpc.billing.statements, SCHOOL)
 
 
 def statements_when(rpc, parent, child, check):

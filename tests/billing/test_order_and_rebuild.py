@@ -8,8 +8,8 @@ from sqlalchemy import create_engine, text
 from services.billing.service import BillingService
 from servicekit.cli import rebuild_projections
 from servicekit.errors import NotFound
-from tests.billing.test_billing_service import link_event, payment_event, statement_event
-from tests.support import eventually, publish
+from tests.billing.test_billing_service import SCHOOL, payment_event, statement_event
+from tests.support import eventually, link_event, publish
 
 
 def test_two_consumers_and_reordered_statements_end_with_the_latest_and_a_rebuild_agrees(
@@ -21,7 +21,7 @@ def test_two_consumers_and_reordered_statements_end_with_the_latest_and_a_rebuil
     paid = [payment_event(reissues[0], 100, days_ago=60 - n) for n in range(1, 30)]
     shuffled = reissues + paid
     random.Random(7).shuffle(shuffled)
-    publish(shuffled[:40] + [link_event("ChildLinked", parent, child)], amqp_url)
+    publish(shuffled[:40] + [link_event("ChildLinked", parent, child, SCHOOL)], amqp_url)
     publish(shuffled[40:] + shuffled[:10], amqp_url)  # and a redelivery of some
 
     def settled():

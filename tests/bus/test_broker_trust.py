@@ -8,7 +8,7 @@ import pika
 import pytest
 from kombu import Connection
 from pika.exceptions import ChannelClosedByBroker
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from contracts import Envelope
 from servicekit import deadletters
@@ -24,10 +24,8 @@ def linking(start_service):
 
 
 @pytest.fixture
-def db(database_url):
-    engine = create_engine(database_url("linking"))
-    yield engine
-    engine.dispose()
+def db(engine_of):
+    return engine_of("linking")
 
 
 def stored(db, event_id: str) -> bool:

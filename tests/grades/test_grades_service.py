@@ -13,24 +13,13 @@ from services.grades.service import GradesService
 from servicekit.cli import rebuild_projections
 from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
-from tests.support import eventually, publish
+from tests.support import answers, eventually, link_event, linked_child, publish, school_event
 
 pytestmark = pytest.mark.school_clock
 
 SCHOOL = "css-test.ecole-secondaire"
 YEAR = school_year_of(school_today())
 LAST_YEAR = f"{int(YEAR[:4]) - 1}-{YEAR[:4]}"
-
-
-def school_event(event_type, data, subject):
-    return Envelope.new(event_type, "sis", subject, data, correlation_id="batch-test")
-
-
-def link_event(event_type, parent_id, student_id, **data):
-    data = {"parent_id": parent_id, "student_id": student_id, **data}
-    if event_type == "ChildLinked":
-        data = {"school_id": SCHOOL, "org_id": "css-test", "method": "email", **data}
-    return Envelope.new(event_type, "linking", parent_id, data, correlation_id="link-test")
 
 
 def settings_event(show_group_averages, show_assignment_results=True):
@@ -77,20 +66,13 @@ def grades(start_service):
 
 
 def linked(rpc, parent, child) -> bool:
-    try:
-        rpc.grades.results(parent, child)
-    except NotFound:
-        return False
-    return True
+    return answers(rpc.grades.results, parent, child)
 
 
 @pytest.fixture
 def family(amqp_url, grades, rpc):
     """A parent linked to a fresh child; the school hides group averages."""
-    parent, child = str(uuid.uuid4()), f"css-test.{uuid.uuid4().hex[:8]}"
-    publish([settings_event(False), link_event("ChildLinked", parent, child)], amqp_url)
-    eventually(lambda: linked(rpc, parent, child))
-    return parent, child
+    return linked_child(amqp_url, rpc.grades.results, SCHOOL, first=[settings_event(False)])
 
 
 def results_when(rpc, parent, child, check, **kwargs):
@@ -196,7 +178,7 @@ def test_results_about_a_student_nobody_is_linked_to_yet_are_kept_for_when_a_par
     parent, child = str(uuid.uuid4()), f"css-test.{uuid.uuid4().hex[:8]}"
     early = bulletin_event(child)
     publish([early], amqp_url)
-    publish([link_event("ChildLinked", parent, child)], amqp_url)
+    publish([link_event("ChildLinked", parent, child, SCHOOL)], amqp_url)
     answer = results_when(rpc, parent, child, lambda r: r["bulletins"]) if eventually(
         lambda: linked(rpc, parent, child)) else None
     assert answer["bulletins"][0]["bulletin_id"] == early.data["bulletin_id"]

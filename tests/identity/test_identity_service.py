@@ -9,7 +9,7 @@ import time
 import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from contracts.fields import FORGOTTEN
 from servicekit import store
@@ -31,15 +31,20 @@ def identity(start_service):
 
 
 @pytest.fixture
-def identity_db(database_url):
-    engine = create_engine(database_url("identity"))
-    yield engine
-    engine.dispose()
+def identity_db(engine_of):
+    return engine_of("identity")
 
 
 def address() -> str:
     """A client address of the test's own, so that the per-address limit is the test's."""
     return f"198.51.100.{uuid.uuid4().int % 250}-{uuid.uuid4().hex[:6]}"
+
+
+def registration_code(rpc, mailbox) -> tuple[str, str]:
+    """A new email and the registration code mailed to it."""
+    email = new_email()
+    rpc.identity.request_code("register", email, "fr", address())
+    return email, mailbox.code_for(email)
 
 
 def proven_ticket(rpc, mailbox, flow: str, email: str, **kwargs) -> str:
@@ -98,9 +103,7 @@ def test_a_new_code_cancels_the_previous_one(identity, rpc, mailbox):
 
 
 def test_wrong_codes_count_and_the_sixth_try_is_refused(identity, rpc, mailbox):
-    email = new_email()
-    rpc.identity.request_code("register", email, "fr", address())
-    code = mailbox.code_for(email)
+    email, code = registration_code(rpc, mailbox)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     lefts = []
     for _ in range(4):
@@ -117,9 +120,7 @@ def test_wrong_codes_count_and_the_sixth_try_is_refused(identity, rpc, mailbox):
 
 
 def test_a_code_serves_once_and_only_its_own_email_and_flow(identity, rpc, mailbox):
-    email, other = new_email(), new_email()
-    rpc.identity.request_code("register", email, "fr", address())
-    code = mailbox.code_for(email)
+    (email, code), other = registration_code(rpc, mailbox), new_email()
     for flow, target in (("register", other), ("reset", email)):
         with pytest.raises(DomainError) as foreign:
             rpc.identity.verify_code(flow, target, code)
@@ -131,9 +132,7 @@ def test_a_code_serves_once_and_only_its_own_email_and_flow(identity, rpc, mailb
 
 
 def test_an_expired_code_is_refused(identity, rpc, mailbox, identity_db):
-    email = new_email()
-    rpc.identity.request_code("register", email, "fr", address())
-    code = mailbox.code_for(email)
+    email, code = registration_code(rpc, mailbox)
     with identity_db.begin() as conn:
         conn.execute(text("UPDATE verification_codes SET expires_at = now() - interval '1 second' "
                           "WHERE email = :e"), {"e": email})
@@ -143,9 +142,7 @@ def test_an_expired_code_is_refused(identity, rpc, mailbox, identity_db):
 
 
 def test_the_code_is_stored_only_as_a_salted_hash(identity, rpc, mailbox, identity_db):
-    email = new_email()
-    rpc.identity.request_code("register", email, "fr", address())
-    code = mailbox.code_for(email)
+    email, code = registration_code(rpc, mailbox)
     with identity_db.connect() as conn:
         dump = " ".join(str(row) for table in ("verification_codes", "code_requests", "tickets", "events")
                         for row in conn.execute(text(f"SELECT * FROM {table}")))

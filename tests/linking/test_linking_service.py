@@ -1,6 +1,5 @@
 """The linking service against the real RabbitMQ and PostgreSQL."""
 import dataclasses
-import json
 import os
 import re
 import subprocess
@@ -11,9 +10,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from kombu import Connection, Exchange, Queue
 from prometheus_client import REGISTRY
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 import contracts
 from contracts import Envelope, pin_hash, pin_key
@@ -25,7 +23,7 @@ from contracts.fields import FORGOTTEN
 from servicekit import store
 from servicekit.cli import rebuild_projections
 from servicekit.errors import Conflict, DomainError, NotFound, TooManyAttempts
-from tests.support import eventually, publish
+from tests.support import answers, eventually, listening, publish
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,10 +113,8 @@ def handled(event_type: str) -> float:
 
 
 @pytest.fixture
-def db(database_url):
-    engine = create_engine(database_url("linking"))
-    yield engine
-    engine.dispose()
+def db(engine_of):
+    return engine_of("linking")
 
 
 @pytest.fixture
@@ -146,20 +142,8 @@ def parent(amqp_url, db, linking):
 @pytest.fixture
 def listener(amqp_url):
     """What the school system and the other services receive from linking."""
-    queue = Queue(f"listener-{uuid.uuid4().hex[:6]}", Exchange("linking.events", "topic", durable=True),
-                  routing_key="#", auto_delete=True)
-    with Connection(amqp_url) as connection:
-        received = []
-        with connection.Consumer(queue, callbacks=[lambda body, message: (received.append(
-                json.loads(body) if isinstance(body, (str, bytes)) else body), message.ack())],
-                accept=["json", "application/json"]):
-            def drain(event_type=None):
-                try:
-                    connection.drain_events(timeout=0.2)
-                except TimeoutError:
-                    pass
-                return [e for e in received if event_type in (None, e["type"])]
-            yield drain
+    with listening(amqp_url, "linking") as received:
+        yield received
 
 
 def linked_family(board, parent, **guardian):
@@ -410,7 +394,7 @@ def test_a_link_that_no_longer_holds_is_undone_everywhere(rpc, amqp_url, start_s
     student = linked_family(board, parent)
     sid = student["student_id"]
     rpc.linking.link_child(parent_id, form(student))
-    eventually(lambda: _attendance_answers(rpc, parent_id, sid))
+    eventually(lambda: answers(rpc.attendance.absences, parent_id, sid))
     cause(board, student, f"{board.org_id}.r-1", parent, amqp_url)
     unlinked = eventually(lambda: listener("ChildUnlinked"))
     assert [e["data"] for e in unlinked] == [{"parent_id": parent_id, "student_id": sid, "reason": reason}]
@@ -418,15 +402,7 @@ def test_a_link_that_no_longer_holds_is_undone_everywhere(rpc, amqp_url, start_s
     assert rpc.linking.children(parent_id) == [] and rpc.linking.is_linked(parent_id, sid) is False
     with pytest.raises(NotFound):
         rpc.linking.record(parent_id, sid)
-    eventually(lambda: not _attendance_answers(rpc, parent_id, sid))
-
-
-def _attendance_answers(rpc, parent_id, student_id) -> bool:
-    try:
-        rpc.attendance.absences(parent_id, student_id)
-    except NotFound:
-        return False
-    return True
+    eventually(lambda: not answers(rpc.attendance.absences, parent_id, sid))
 
 
 def test_a_guardian_denied_access_cannot_link_and_another_guardian_keeps_theirs(rpc, amqp_url, db, board, parent):

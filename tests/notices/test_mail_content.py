@@ -118,12 +118,8 @@ def notices(start_service, portal_env):
 
 
 @pytest.fixture
-def database(database_url):
-    from sqlalchemy import create_engine
-
-    engine = create_engine(database_url("notices"))
-    yield engine
-    engine.dispose()
+def database(engine_of):
+    return engine_of("notices")
 
 
 @pytest.fixture

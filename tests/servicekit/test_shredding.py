@@ -36,6 +36,16 @@ def family():
     return parent, student, enrolled, verified, declared
 
 
+def stored_family(engine):
+    """A new family's events in the store: the school's and identity's taken in, the parent's
+    declaration appended; (parent, student, enrolled, verified, declared)."""
+    parent, student, enrolled, verified, declared = made = family()
+    with engine.begin() as conn:
+        store.admit(conn, [enrolled, verified])
+        store.append(conn, 0, [declared])
+    return made
+
+
 def stored_text(conn, *envelopes) -> str:
     """The store's rows of ``envelopes`` as PostgreSQL holds them."""
     ids = [uuid.UUID(e.id) for e in envelopes]
@@ -49,10 +59,7 @@ def replayed(conn, *envelopes) -> dict:
 
 
 def test_personal_fields_are_stored_sealed_and_read_back_plain(engine):
-    parent, student, enrolled, verified, declared = family()
-    with engine.begin() as conn:
-        store.admit(conn, [enrolled, verified])
-        store.append(conn, 0, [declared])
+    parent, student, enrolled, verified, declared = stored_family(engine)
     with engine.begin() as conn:
         raw = stored_text(conn, enrolled, verified, declared)
         for secret in (enrolled.data["last_name"], "GAGL05581812", "2018-08-05", verified.data["email"],
@@ -65,10 +72,7 @@ def test_personal_fields_are_stored_sealed_and_read_back_plain(engine):
 
 
 def test_forgetting_a_parent_deletes_the_key_and_their_fields_read_forgotten(engine):
-    parent, student, enrolled, verified, declared = family()
-    with engine.begin() as conn:
-        store.admit(conn, [enrolled, verified])
-        store.append(conn, 0, [declared])
+    parent, student, enrolled, verified, declared = stored_family(engine)
     with engine.begin() as conn:
         shredding.forget(conn, "parent", [parent])
     with engine.begin() as conn:
