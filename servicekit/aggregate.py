@@ -43,3 +43,22 @@ class Aggregate:
             aggregate.apply(event)
             aggregate.version += 1
         return aggregate
+
+
+class OncePerId(Aggregate):
+    """An aggregate whose invariant is one event per id (an absence justified once, a child linked
+    once, a school year answered once): its state is the set of ``ids`` its events named, the
+    field ``adds[type]`` of an event of a type in ``adds`` joining it, ``removes[type]`` leaving it."""
+
+    adds: dict[str, str] = {}
+    removes: dict[str, str] = {}
+
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.ids: set[str] = set()
+
+    def apply(self, event: Envelope) -> None:
+        if event.type in self.adds:
+            self.ids.add(event.data[self.adds[event.type]])
+        elif event.type in self.removes:
+            self.ids.discard(event.data[self.removes[event.type]])

@@ -11,7 +11,7 @@ from datetime import date, time
 
 from contracts import Envelope
 from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
-from servicekit.aggregate import Aggregate
+from servicekit.aggregate import OncePerId
 from servicekit.errors import Conflict, DomainError, NotFound
 
 
@@ -93,7 +93,7 @@ class RecordedAbsence:
     justified: bool
 
 
-class StudentAttendance(Aggregate):
+class StudentAttendance(OncePerId):
     """What parents told the school about one student: declarations and justifications.
 
     Its stream, keyed by the student id like the school's events about the student, holds the
@@ -101,14 +101,11 @@ class StudentAttendance(Aggregate):
     """
 
     source = "attendance"
+    adds = {"AbsenceMotivated": "absence_id"}
 
-    def __init__(self, student_id: str):
-        super().__init__(student_id)
-        self.justified: set[str] = set()
-
-    def apply(self, event: Envelope) -> None:
-        if event.type == "AbsenceMotivated":
-            self.justified.add(event.data["absence_id"])
+    @property
+    def justified(self) -> set[str]:
+        return self.ids
 
     def declare(self, parent_id: str, school_id: str, declaration: Declaration, calendar: SchoolCalendar | None,
                 today: date, correlation_id: str) -> Envelope:

@@ -18,7 +18,7 @@ from contracts import Envelope, pin_hash, pin_key
 from contracts.fields import PERMANENT_CODE_PATTERN, STUDENT_NUMBER_PATTERN
 from servicekit.schooltime import FIRST_MONTH
 from servicekit.schooltime import school_today  # noqa: F401  (the service asks its domain for the date)
-from servicekit.aggregate import Aggregate
+from servicekit.aggregate import Aggregate, OncePerId
 from servicekit.errors import Conflict, DomainError
 
 
@@ -251,21 +251,16 @@ def broken_by(link: Link, student: Student | None, guardians: list[Guardian], pa
     return "access_denied" if relied_on else cause
 
 
-class ParentLinks(Aggregate):
+class ParentLinks(OncePerId):
     """The children one parent proved are theirs. Its stream is the parent's id, like the
     ChildLinked and ChildUnlinked events it holds; it keeps each link announced once."""
 
     source = "linking"
+    adds, removes = {"ChildLinked": "student_id"}, {"ChildUnlinked": "student_id"}
 
-    def __init__(self, parent_id: str):
-        super().__init__(parent_id)
-        self.linked: set[str] = set()
-
-    def apply(self, event: Envelope) -> None:
-        if event.type == "ChildLinked":
-            self.linked.add(event.data["student_id"])
-        elif event.type == "ChildUnlinked":
-            self.linked.discard(event.data["student_id"])
+    @property
+    def linked(self) -> set[str]:
+        return self.ids
 
     def link(self, match: Match, correlation_id: str) -> Envelope | None:
         """ChildLinked, or None when the child is already linked to this parent."""
@@ -328,19 +323,16 @@ class WithdrawnStudent(Aggregate):
         return self.record("StudentForgotten", {"student_id": self.key}, correlation_id)
 
 
-class StudentRequests(Aggregate):
+class StudentRequests(OncePerId):
     """What parents asked the school about one student: re-enrolment answers and record
     corrections. Its stream is the student's id, the subject of the events the school receives."""
 
     source = "linking"
+    adds = {"ReenrollmentSubmitted": "school_year"}
 
-    def __init__(self, student_id: str):
-        super().__init__(student_id)
-        self.answered: set[str] = set()
-
-    def apply(self, event: Envelope) -> None:
-        if event.type == "ReenrollmentSubmitted":
-            self.answered.add(event.data["school_year"])
+    @property
+    def answered(self) -> set[str]:
+        return self.ids
 
     def submit_reenrollment(self, parent_id: str, principal: bool, period: ReenrollmentPeriod | None,
                             decision: str, today: date, correlation_id: str) -> Envelope:
