@@ -10,6 +10,7 @@ import uuid
 from urllib.parse import quote, unquote, urlsplit
 
 from kombu import Connection, Exchange, Queue
+from sqlalchemy import text
 
 import contracts.publish
 from contracts import Envelope, trust
@@ -151,6 +152,13 @@ def link_event(event_type: str, parent_id: str, student_id: str, school_id: str 
     if event_type == "ChildLinked":
         data = {"school_id": school_id, "org_id": "css-test", "method": "email", **data}
     return Envelope.new(event_type, "linking", parent_id, data, correlation_id="link-test")
+
+
+def count(engine, table: str, **where) -> int:
+    """How many rows of ``table`` hold the values of ``where``, by column."""
+    condition = " AND ".join(f'"{column}" = :{column}' for column in where) or "true"
+    with engine.connect() as conn:
+        return conn.execute(text(f'SELECT count(*) FROM "{table}" WHERE {condition}'), where).scalar()
 
 
 def answers(ask, parent_id: str, student_id: str) -> bool:

@@ -14,7 +14,7 @@ from services.attendance.service import AttendanceService
 from servicekit import deadletters, store
 from servicekit.cli import rebuild_projections
 from servicekit.errors import Conflict, DomainError, NotFound
-from tests.support import answers, eventually, link_event, linked_child, listening, publish, school_event
+from tests.support import answers, count, eventually, link_event, linked_child, listening, publish, school_event
 
 pytestmark = pytest.mark.school_clock
 
@@ -84,18 +84,14 @@ def test_a_cancellation_that_arrives_before_its_absence_still_wins(rpc, amqp_url
     assert [a["absence_id"] for a in listed] == [marker.data["absence_id"]]
 
 
-def test_the_same_event_delivered_twice_has_one_effect(rpc, amqp_url, family, database_url):
+def test_the_same_event_delivered_twice_has_one_effect(rpc, amqp_url, family, engine_of):
     parent, child = family
     event = absence_event(child)
     publish([event, event], amqp_url)
     publish([event], amqp_url)
     eventually(lambda: absences_of(rpc, parent, child)["absences"])
-    engine = create_engine(database_url("attendance"))
-    with engine.connect() as conn:
-        stored = conn.execute(text("SELECT count(*) FROM events WHERE event_id = :id"), {"id": event.id}).scalar()
-        rows = conn.execute(text("SELECT count(*) FROM absences WHERE student_id = :s"), {"s": child}).scalar()
-    engine.dispose()
-    assert (stored, rows) == (1, 1)
+    db = engine_of("attendance")
+    assert (count(db, "events", event_id=event.id), count(db, "absences", student_id=child)) == (1, 1)
 
 
 def test_a_child_not_linked_is_answered_like_a_child_that_does_not_exist(rpc, amqp_url, family):

@@ -13,7 +13,7 @@ from services.grades.service import GradesService
 from servicekit.cli import rebuild_projections
 from servicekit import deadletters
 from servicekit.errors import DomainError, NotFound
-from tests.support import answers, eventually, link_event, linked_child, publish, school_event
+from tests.support import answers, count, eventually, link_event, linked_child, publish, school_event
 
 pytestmark = pytest.mark.school_clock
 
@@ -225,7 +225,7 @@ def failed() -> float:
 
 
 def test_a_bulletin_for_a_year_that_has_not_begun_is_dead_lettered_and_the_rest_goes_through(
-        rpc, amqp_url, family, database_url):
+        rpc, amqp_url, family, engine_of):
     parent, child = family
     next_year = f"{int(YEAR[:4]) + 1}-{int(YEAR[:4]) + 2}"
     future = bulletin_event(child, school_year=next_year)
@@ -241,12 +241,8 @@ def test_a_bulletin_for_a_year_that_has_not_begun_is_dead_lettered_and_the_rest_
     dead = eventually(letter)
     assert "unknown_school_year" in dead["reason"] and dead["queue"] == "grades.sis"
     assert failed() - counted == 1
-    engine = create_engine(database_url("grades"))
-    with engine.connect() as conn:
-        stored = conn.execute(text("SELECT count(*) FROM events WHERE event_id = :e"), {"e": future.id}).scalar()
-        rows = conn.execute(text("SELECT count(*) FROM bulletins WHERE school_year = :y"), {"y": next_year}).scalar()
-    engine.dispose()
-    assert (stored, rows) == (0, 0)
+    db = engine_of("grades")
+    assert (count(db, "events", event_id=future.id), count(db, "bulletins", school_year=next_year)) == (0, 0)
 
 
 def test_a_rebuild_from_the_store_answers_the_same(rpc, amqp_url, family, database_url):
