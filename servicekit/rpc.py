@@ -14,7 +14,8 @@ import inspect
 import logging
 
 from nameko.exceptions import deserialize_to_instance
-from nameko.rpc import Rpc
+from nameko.messaging import QueueConsumer
+from nameko.rpc import ReplyListener, Rpc, RpcConsumer
 from nameko.rpc import RpcProxy as NamekoRpcProxy
 from sqlalchemy.exc import OperationalError, StatementError
 
@@ -40,9 +41,24 @@ class CallerRefused(Exception):
     """The request's sender may not call this method."""
 
 
+class PromptQueueConsumer(QueueConsumer):
+    """nameko's queue consumer reading the broker in slices of 0.1 s, not kombu's 1 s: a stopping
+    service's entrypoints are let go at the next slice, so that it stops in a fraction of a second
+    (a rolling update, each test's teardown) instead of two, for ten idle wake-ups a second."""
+
+    def consume(self, *args, **kwargs):
+        return super().consume(*args, **{"safety_interval": 0.1, **kwargs})
+
+
+class PromptRpcConsumer(RpcConsumer):
+    queue_consumer = PromptQueueConsumer()
+
+
 class GuardedRpc(Rpc):
     """nameko's RPC entrypoint, answering only requests whose broker-checked sender is one of
     ``callers``; others get ``CallerRefused``."""
+
+    rpc_consumer = PromptRpcConsumer()
 
     def __init__(self, callers=(trust.GATEWAY,), **kwargs):
         self.callers = frozenset(callers)
@@ -61,8 +77,14 @@ class GuardedRpc(Rpc):
         super().handle_message(body, message)
 
 
+class PromptReplyListener(ReplyListener):
+    queue_consumer = PromptQueueConsumer()
+
+
 class RpcProxy(NamekoRpcProxy):
     """nameko's RPC proxy, sending each call in the service's own name."""
+
+    rpc_reply_listener = PromptReplyListener()
 
     def setup(self):
         self.options["user_id"] = user_of(self.container.config["AMQP_URI"])
