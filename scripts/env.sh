@@ -96,7 +96,7 @@ portal_ensure_secrets() {
         touch "$file"
         chmod 600 "$file"
         for key in PORTAL_PG_PASSWORD PORTAL_AMQP_PASSWORD PORTAL_KEYCLOAK_ADMIN_PASSWORD PORTAL_IDENTITY_CLIENT_SECRET \
-                   PORTAL_UNSUBSCRIBE_SECRET PORTAL_PIN_SECRET; do
+                   PORTAL_UNSUBSCRIBE_SECRET PORTAL_PIN_SECRET PORTAL_ACCESS_LOG_SECRET; do
             if ! grep -q "^$key=" "$file"; then
                 # Letters and digits only, so the values sit in URLs without escaping.
                 echo "$key=$(tr -dc 'A-Za-z0-9' </dev/urandom | head -c 32)" >>"$file"

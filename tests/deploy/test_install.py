@@ -235,3 +235,12 @@ def test_linking_alone_holds_the_pin_secret(rendered):
     assert holders == {"portal-linking"}
     linking = one(rendered, "Deployment", "portal-linking")["spec"]["template"]["spec"]["containers"][0]
     assert {e["name"]: e for e in linking["env"]}["PORTAL_PIN_SECRET"]["valueFrom"]["secretKeyRef"]["key"] == "pin-secret"
+
+
+def test_every_service_pseudonymises_its_access_log_with_the_one_secret(rendered):
+    """A closure is taken in only with the key of the access log's pseudonyms (servicekit.children),
+    the same in every service."""
+    for service in SERVICES:
+        container = one(rendered, "Deployment", f"portal-{service}")["spec"]["template"]["spec"]["containers"][0]
+        secret = {e["name"]: e for e in container["env"]}["PORTAL_ACCESS_LOG_SECRET"]["valueFrom"]["secretKeyRef"]
+        assert (secret["name"], secret["key"]) == ("portal-access-log", "secret"), service
