@@ -8,16 +8,16 @@ metrics). What each endpoint does lives in a module of its own:
 - ``stream`` (with ``live``): the live updates of an open page;
 - ``static``: the web client's files; ``http``: errors, JSON, headers.
 
-``/metrics``, ``/healthz`` and ``/readyz`` are not among them: ``ops`` serves them on a port of
-its own, which the internet never reaches (``python -m gateway``).
+``/metrics``, ``/healthz`` and ``/readyz`` are served by ``ops`` on a port the internet never
+reaches (``python -m gateway``).
 """
 from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from . import openapi
 from .auth import Auth
 from .calls import Calls
 from .dashboard import Compositions
-from .http import ApiError, error_response, guarded, json_response, secure
+from .http import ApiError, Turns, error_response, guarded, json_response, secure
 from .links import LinkCache
 from .live import LiveHub
 from .messages import LANGUAGES, Catalogue
@@ -57,15 +57,9 @@ class Settings:
     tile_deadline: float = 0.3
     rpc_timeout: float = 5.0
     trusted_proxies: int = 0  # proxies in front of the gateway that append to X-Forwarded-For
-    # Where the session check asks Keycloak (servicekit.tokens.SessionCheck); by default the
-    # issuer's userinfo endpoint.
-    userinfo_url: str | None = None
-    # API requests this process serves at once; one more waits for its turn at most
-    # ``queue_wait`` seconds, then is refused (503 ``overloaded``, Retry-After): past what the
-    # process can serve, a parent hears at once to come back rather than waiting for a time-out.
-    concurrency: int = 64
+    userinfo_url: str | None = None  # the session check's (SessionCheck); by default the issuer's
+    concurrency: int = 64  # API requests served at once (http.Turns)
     queue_wait: float = 0.05
-    retry_after: int = 2
 
 
 class Gateway:
@@ -89,7 +83,7 @@ class Gateway:
                 ("/openapi.json", self._openapi))
         ], strict_slashes=False)
         self.openapi_document = json.dumps(openapi.document(ROUTES)).encode()
-        self.turns = threading.BoundedSemaphore(settings.concurrency)  # green under eventlet
+        self.turns = Turns(settings.concurrency, settings.queue_wait)
         self.ops = ops.ops_app("gateway", self.readiness_problems)
 
     def start(self) -> None:
@@ -121,10 +115,12 @@ class Gateway:
                 raise ApiError(413, "request_too_large")
             if request.args.get("lang", "fr") not in LANGUAGES:
                 raise ApiError(422, "invalid_choice", "lang")
-            if endpoint == self._events:  # a stream stays open for hours: it takes no turn
-                response = endpoint(request, values, correlation_id)
-            else:
-                response = self._in_turn(request, endpoint, values, correlation_id)
+            # A stream stays open for hours: it takes no turn.
+            with nullcontext() if endpoint == self._events else self.turns.one():
+                if isinstance(endpoint, Route):
+                    response = self.calls.respond(request, endpoint, values, correlation_id)
+                else:
+                    response = endpoint(request, values, correlation_id)
         except ApiError as exc:
             response = error_response(request, exc, self.catalogue)
         except HTTPException as exc:
@@ -149,16 +145,6 @@ class Gateway:
         self.metrics.requests.labels(route, request.method, str(response.status_code)).inc()
         self.metrics.request_duration.labels(route).observe(time.perf_counter() - started)
         return response(environ, start_response)
-
-    def _in_turn(self, request: Request, endpoint, values: dict, correlation_id: str) -> Response:
-        if not self.turns.acquire(timeout=self.settings.queue_wait):
-            raise ApiError(503, "overloaded", params={"retry_after": self.settings.retry_after})
-        try:
-            if isinstance(endpoint, Route):
-                return self.calls.respond(request, endpoint, values, correlation_id)
-            return endpoint(request, values, correlation_id)
-        finally:
-            self.turns.release()
 
     # -- the parent's compositions and live updates -----------------------------------------------
 

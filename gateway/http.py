@@ -6,6 +6,8 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import threading
+from contextlib import contextmanager
 
 from nameko.exceptions import RemoteError
 from werkzeug.wrappers import Request, Response
@@ -35,6 +37,27 @@ def error_response(request: Request, exc: ApiError, catalogue) -> Response:
     if exc.status in (429, 503) and "retry_after" in exc.params:
         response.headers["Retry-After"] = str(exc.params["retry_after"])
     return response
+
+
+class Turns:
+    """The API requests this process serves at once (``at_once``); one more waits its turn
+    ``wait`` seconds at most, then gets 503 ``overloaded`` with Retry-After: past what the process
+    can serve, a parent is told at once to come back rather than left to time out."""
+
+    RETRY_AFTER = 2  # seconds
+
+    def __init__(self, at_once: int, wait: float):
+        self._free = threading.BoundedSemaphore(at_once)  # green under eventlet
+        self.wait = wait
+
+    @contextmanager
+    def one(self):
+        if not self._free.acquire(timeout=self.wait):
+            raise ApiError(503, "overloaded", params={"retry_after": self.RETRY_AFTER})
+        try:
+            yield
+        finally:
+            self._free.release()
 
 
 def language(request: Request) -> str:
