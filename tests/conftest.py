@@ -37,11 +37,14 @@ def portal_env():
     return os.environ
 
 
-@pytest.fixture(scope="session")
-def amqp_url(portal_env):
-    """A RabbitMQ vhost of this test session's own, removed at the end."""
-    yield create_vhost(SESSION)
-    delete_vhost(SESSION)
+@pytest.fixture(scope="module")
+def amqp_url(portal_env, request):
+    """A RabbitMQ vhost of this test module's own, removed after it: on one vhost for the whole
+    session, a service started late would first take in, from its durable queues, all that earlier
+    modules had published while it was not running."""
+    name = f"{SESSION}.{request.module.__name__}"
+    yield create_vhost(name)
+    delete_vhost(name)
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ from servicekit.tokens import TokenVerifier
 from tests.conftest import SESSION
 from tests.faults.support import CuttableLink, free_port, readyz_status, report
 from tests.gateway.stack import KeycloakRealm, ServedGateway, absence, linked_family, publish, request
-from tests.support import eventually, user_url
+from tests.support import eventually
 
 API = "/api/v1"
 ORG, SCHOOL = "css-kc", "css-kc.ecole-a"
@@ -50,14 +50,11 @@ def login_page_answers(realm: KeycloakRealm) -> bool:
         return False
 
 
-def test_keycloak_down_parents_keep_reading_and_logins_say_why(start_service, shared_servers, keycloak):
+def test_keycloak_down_parents_keep_reading_and_logins_say_why(start_service, amqp_url, keycloak):
     link, realm = keycloak
-    # A vhost of its own: the session's holds, in attendance's queue, what earlier tests published
-    # while attendance was not running, and the absence below would wait behind all of it.
-    amqp_url = shared_servers.amqp_url("keycloak_down")
-    start_service(LinkingService, AMQP_URI=user_url(amqp_url, LinkingService.name))
-    start_service(AttendanceService, AMQP_URI=user_url(amqp_url, AttendanceService.name))
-    start_service(IdentityService, AMQP_URI=user_url(amqp_url, IdentityService.name), KEYCLOAK_URL=link.url)
+    start_service(LinkingService)
+    start_service(AttendanceService)
+    start_service(IdentityService, KEYCLOAK_URL=link.url)
     settings = Settings(amqp_url=amqp_url, issuer=realm.issuer)
     # refetch_interval=0: every unknown key id sends the gateway to Keycloak, the case to see.
     gateway = ServedGateway(Gateway(settings, TokenVerifier(settings.issuer, settings.audience, refetch_interval=0)),
