@@ -34,13 +34,13 @@ from contracts import EVENTS, Envelope
 from contracts.publish import EXAMPLES
 from services.grades.domain import school_today, school_year_of
 
-from tests.gateway.stack import PASSWORD, absence
+from tests.gateway.stack import absence
 from tests.support import publish
 
 from .memory import portal
 from .report import record
 from .report_card import cheap_realm
-from .surge import Connection, cores_used, cpu_snapshot, link_families, password_login, quantile
+from .surge import Connection, cores_used, cpu_snapshot, link_families, quantile
 
 PARENTS = int(os.environ.get("BENCH_READ_PARENTS", "2000"))
 RATE = float(os.environ.get("BENCH_READ_RATE", "200"))
@@ -220,12 +220,7 @@ def failures(figures: dict) -> str:
 
 def main() -> dict:
     print(f"read path: {PARENTS} parents in a realm of their own", flush=True)
-    realm, parents = cheap_realm("bench-readpath", PARENTS)
-    local = threading.local()
-
-    def login(email: str) -> str:
-        return password_login(local, realm.url, realm.name, "portal-tests", email, PASSWORD)
-
+    realm, parents, login = cheap_realm("bench-readpath", PARENTS)
     try:
         with portal("benchread", services=("linking", "attendance", "grades", "billing", "notices"),
                     environment={"PORTAL_KEYCLOAK_REALM": realm.name}) as running:

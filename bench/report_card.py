@@ -24,6 +24,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from html import escape
 from pathlib import Path
@@ -65,8 +66,9 @@ def bulletins(count: int, linked: list[str]) -> list[Envelope]:
         for n, student in enumerate(students[:count])]
 
 
-def cheap_realm(name: str, count: int) -> tuple[KeycloakRealm, dict[str, str]]:
-    """A throw-away realm and its ``count`` parents (email -> account id), imported in bulk."""
+def cheap_realm(name: str, count: int) -> tuple[KeycloakRealm, dict[str, str], Callable[[str], str]]:
+    """A throw-away realm, its ``count`` parents (email -> account id), imported in bulk, and how a
+    parent logs in (email -> access token, on the calling thread's connection)."""
     realm = KeycloakRealm(f"{name}-{os.getpid()}", "http://127.0.0.1")
     realm.admin.connection.user_realm_name = "master"  # the admin's token is refreshed where it was issued
     realm.admin.update_realm(realm.name, {"passwordPolicy": "hashAlgorithm(pbkdf2-sha256) and hashIterations(1)",
@@ -79,7 +81,12 @@ def cheap_realm(name: str, count: int) -> tuple[KeycloakRealm, dict[str, str]]:
              "lastName": "Banc", "credentials": [{"type": "password", "value": PASSWORD, "temporary": False}]}
             for email in emails[i:i + 500]]})
         parents.update({r["resourceName"]: r["id"] for r in answer["results"]})
-    return realm, parents
+    local = threading.local()
+
+    def login(email: str) -> str:
+        return password_login(local, realm.url, realm.name, "portal-tests", email, PASSWORD)
+
+    return realm, parents, login
 
 
 @dataclasses.dataclass
@@ -104,12 +111,7 @@ def sample(running, engine, started: float, stop: threading.Event, published: li
 
 def main() -> dict:
     print(f"report card: {PARENTS} parents in a realm of their own", flush=True)
-    realm, parents = cheap_realm("bench-report-card", PARENTS)
-    local = threading.local()
-
-    def login(email: str) -> str:
-        return password_login(local, realm.url, realm.name, "portal-tests", email, PASSWORD)
-
+    realm, parents, login = cheap_realm("bench-report-card", PARENTS)
     try:
         with portal("benchcard", services=("linking", "grades"),
                     environment={"PORTAL_KEYCLOAK_REALM": realm.name}) as running:
